@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from rest_framework import serializers
+
+
+class LoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+    def validate(self, attrs: dict) -> dict:
+        user = authenticate(self.context["request"], username=attrs["username"], password=attrs["password"])
+        if user is None or not user.is_active:
+            raise serializers.ValidationError("Unable to log in with the username and password given.")
+        attrs["user"] = user
+        return attrs
+
+
+class LoginOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text='Send as "Authorization: Token <token>".')
+    expiry = serializers.DateTimeField(allow_null=True)
+    username = serializers.CharField()

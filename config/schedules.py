@@ -1,0 +1,25 @@
+"""The recurring jobs, applied idempotently after every migrate (and by `manage.py schedules`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEDULES: list[dict[str, Any]] = [
+    {
+        "name": "requeue stuck assets",
+        "func": "galleries.tasks.requeue_stuck_assets",
+        "schedule_type": "I",  # minutes
+        "minutes": 5,
+    },
+]
+
+
+def apply_schedules(**kwargs: Any) -> int:
+    """Create or update each schedule by name; never duplicates. Returns how many exist."""
+    from django_q.models import Schedule
+
+    for spec in SCHEDULES:
+        fields = {k: v for k, v in spec.items() if k != "name"}
+        fields.setdefault("repeats", -1)
+        Schedule.objects.update_or_create(name=spec["name"], defaults=fields)
+    return len(SCHEDULES)

@@ -1,0 +1,279 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from galleries import services
+from galleries.errors import ServiceError
+from galleries.forms import PhotoUploadForm
+from galleries.media import media_url
+from galleries.models import Asset, Gallery, Photo
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and (user.is_staff or user.is_superuser))
+
+
+def thumbnail_html(asset: Asset | None, *, size: int = 64) -> str:
+    """An <img> of the asset's smallest picture, or a status badge while there is none."""
+    if asset is None:
+        return "—"
+    variant = asset.variant("thumbnail", "webp") or asset.variant("small", "webp")
+    if variant is not None:
+        url = media_url(variant.key)
+    elif asset.browser_can_show_original:
+        url = media_url(asset.original_key)
+    else:
+        return format_html('<span class="cs-badge">{}</span>', asset.get_status_display())
+    return format_html(
+        '<img src="{}" width="{}" height="{}" alt="" loading="lazy" style="object-fit:cover;border-radius:4px">',
+        url,
+        size,
+        size,
+    )
+
+
+class PhotoInline(admin.TabularInline):
+    model = Photo
+    extra = 0
+    fields = ("drag", "thumb", "title", "alt", "position", "status", "original_filename", "dimensions")
+    readonly_fields = ("drag", "thumb", "status", "original_filename", "dimensions")
+    ordering = ("position", "created_at")
+    classes = ("cs-sortable",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("asset").prefetch_related("asset__variants")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_staff(request)
+
+    has_change_permission = has_delete_permission = has_view_permission
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # photos come in through the upload screen
+
+    @admin.display(description="")
+    def drag(self, obj: Photo) -> str:
+        return mark_safe('<span class="cs-drag" title="Drag to reorder" aria-hidden="true">⠿</span>')
+
+    @admin.display(description="Photo")
+    def thumb(self, obj: Photo) -> str:
+        return thumbnail_html(obj.asset)
+
+    @admin.display(description="Processing")
+    def status(self, obj: Photo) -> str:
+        asset = obj.asset
+        if asset.error:
+            return format_html(
+                '{} <small title="{}">({})</small>', asset.get_status_display(), asset.error, asset.error[:80]
+            )
+        return asset.get_status_display()
+
+    @admin.display(description="Size")
+    def dimensions(self, obj: Photo) -> str:
+        asset = obj.asset
+        return f"{asset.width}×{asset.height}, {asset.size / 2**20:.1f} MB"
+
+
+class TrashFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("alive", "Active"), ("expired", "Expired"), ("trash", "In trash")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "alive":
+            return queryset.alive()
+        if self.value() == "expired":
+            return queryset.expired()
+        if self.value() == "trash":
+            return queryset.trashed()
+        return queryset
+
+
+@admin.register(Gallery)
+class GalleryAdmin(admin.ModelAdmin):
+    list_display = ("cover_thumb", "title", "owner", "visibility", "photo_count", "expires_at", "state")
+    list_display_links = ("cover_thumb", "title")
+    list_filter = (TrashFilter, "visibility", "default_layout")
+    search_fields = ("title", "slug", "description")
+    readonly_fields = ("slug", "page_link", "created_at", "updated_at", "deleted_at")
+    inlines = [PhotoInline]
+    actions = ["trash_selected", "restore_selected"]
+    change_form_template = "admin/galleries/gallery/change_form.html"
+    list_per_page = 50
+
+    def get_fields(self, request: HttpRequest, obj: Gallery | None = None) -> list[str]:
+        fields = ["title", "description", "visibility", "default_layout", "cover", "expires_at"]
+        if request.user.is_superuser:
+            fields.insert(0, "owner")
+        if obj is not None:
+            fields += ["slug", "page_link", "created_at", "updated_at", "deleted_at"]
+        return fields
+
+    def get_form(self, request: HttpRequest, obj: Gallery | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "cover" in form.base_fields:
+            cover = form.base_fields["cover"]
+            cover.queryset = obj.photos.all() if obj is not None else Photo.objects.none()
+            cover.help_text = "Empty: the first photo."
+        if "owner" in form.base_fields:
+            form.base_fields["owner"].initial = request.user.pk
+        return form
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = Gallery.objects.editable_by(request.user).with_photo_count()
+        return qs.select_related("owner", "cover__asset").prefetch_related("cover__asset__variants")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Gallery | None = None) -> bool:
+        if not _is_staff(request):
+            return False
+        return obj is None or Gallery.objects.editable_by(request.user).filter(pk=obj.pk).exists()
+
+    has_change_permission = has_delete_permission = has_view_permission
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _is_staff(request)
+
+    def save_model(self, request: HttpRequest, obj: Gallery, form: Any, change: bool) -> None:
+        if (not change and not request.user.is_superuser) or (not change and obj.owner_id is None):
+            obj.owner = request.user
+        services.gallery_save(gallery=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        instances = formset.save(commit=False)
+        for photo in formset.deleted_objects:
+            services.photo_delete(photo=photo)
+        for photo in instances:
+            services.photo_update(photo=photo, title=photo.title, alt=photo.alt, position=photo.position)
+
+    def delete_model(self, request: HttpRequest, obj: Gallery) -> None:
+        services.gallery_destroy(gallery=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for gallery in queryset:
+            services.gallery_destroy(gallery=gallery)
+
+    @admin.display(description="Cover")
+    def cover_thumb(self, obj: Gallery) -> str:
+        return thumbnail_html(obj.cover.asset if obj.cover else None, size=48)
+
+    @admin.display(description="Photos", ordering="photo_count")
+    def photo_count(self, obj: Gallery) -> int:
+        return obj.photo_count
+
+    @admin.display(description="State")
+    def state(self, obj: Gallery) -> str:
+        if obj.is_trashed:
+            return "In trash"
+        return "Expired" if obj.is_expired else "Active"
+
+    @admin.display(description="Page")
+    def page_link(self, obj: Gallery) -> str:
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), obj.get_absolute_url()
+        )
+
+    @admin.action(description="Move selected galleries to the trash")
+    def trash_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for gallery in queryset:
+            services.gallery_trash(gallery=gallery)
+        self.message_user(request, f"Moved {queryset.count()} galleries to the trash.", messages.SUCCESS)
+
+    @admin.action(description="Restore selected galleries from the trash")
+    def restore_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for gallery in queryset:
+            services.gallery_restore(gallery=gallery)
+        self.message_user(request, f"Restored {queryset.count()} galleries.", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:object_id>/upload/",
+                self.admin_site.admin_view(self.upload_view),
+                name="galleries_gallery_upload",
+            ),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """A plain multi-file upload form; each file is checked and added on its own."""
+        gallery = get_object_or_404(Gallery.objects.editable_by(request.user), pk=object_id)
+        form = PhotoUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            added = existing = 0
+            for upload in form.cleaned_data["files"]:
+                try:
+                    _, created = services.photo_add(
+                        gallery=gallery, file=upload, filename=upload.name, size=upload.size
+                    )
+                except ServiceError as exc:
+                    messages.error(request, f"{services.clean_filename(upload.name)}: {exc.message}")
+                    continue
+                added += created
+                existing += not created
+            if added:
+                messages.success(request, f"Added {added} photo{'s' if added != 1 else ''} to “{gallery.title}”.")
+            if existing:
+                messages.info(
+                    request, f"{existing} file{'s were' if existing != 1 else ' was'} already in this gallery."
+                )
+            return HttpResponseRedirect(reverse("admin:galleries_gallery_change", args=[gallery.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": gallery,
+            "title": f"Upload photos to “{gallery.title}”",
+            "form": form,
+            "max_upload_mb": int(services.settings.MAX_UPLOAD_SIZE / 2**20),
+            "now": timezone.now(),
+        }
+        return TemplateResponse(request, "admin/galleries/gallery/upload.html", context)
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ("thumb", "sha256", "kind", "mime", "width", "height", "size", "status", "error", "created_at")
+    list_filter = ("status", "kind", "mime")
+    search_fields = ("sha256",)
+    readonly_fields = [f.name for f in Asset._meta.fields] + ["thumb"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    has_view_permission = lambda self, request, obj=None: self.has_module_permission(request)  # noqa: E731
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("variants")
+
+    @admin.display(description="Preview")
+    def thumb(self, obj: Asset) -> str:
+        return thumbnail_html(obj)
+
+
+admin.site.site_header = "Contact Sheet"
+admin.site.site_title = "Contact Sheet admin"
+admin.site.index_title = "Galleries and photos"

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from galleries.media import media_url
+from galleries.models import Gallery, Layout, Photo, Visibility
+
+
+class StrictMixin:
+    """Refuse fields the endpoint does not know, instead of silently ignoring them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "keys"):
+            unknown = set(data.keys()) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+class GalleryInputSerializer(StrictMixin, serializers.Serializer):
+    title = serializers.CharField(min_length=1, max_length=100)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    default_layout = serializers.ChoiceField(choices=Layout.choices, required=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class GalleryUpdateSerializer(GalleryInputSerializer):
+    title = serializers.CharField(min_length=1, max_length=100, required=False)
+    cover = serializers.UUIDField(required=False, allow_null=True, help_text="A photo of this gallery, or null.")
+
+
+class GalleryOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    photo_count = serializers.IntegerField(read_only=True)
+    cover = serializers.UUIDField(source="cover_id", allow_null=True, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Gallery
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "description",
+            "visibility",
+            "default_layout",
+            "cover",
+            "photo_count",
+            "owner",
+            "expires_at",
+            "deleted_at",
+            "created_at",
+            "updated_at",
+            "url",
+        ]
+
+    def get_url(self, obj: Gallery) -> str:
+        request = self.context.get("request")
+        path = obj.get_absolute_url()
+        return request.build_absolute_uri(path) if request else path
+
+
+class VariantSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    format = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    size = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, obj: Any) -> str:
+        return media_url(obj.key)
+
+
+class PhotoOutputSerializer(serializers.ModelSerializer):
+    gallery = serializers.UUIDField(source="gallery_id", read_only=True)
+    status = serializers.CharField(source="asset.status")
+    error = serializers.CharField(source="asset.error")
+    kind = serializers.CharField(source="asset.kind")
+    mime = serializers.CharField(source="asset.mime")
+    size = serializers.IntegerField(source="asset.size")
+    sha256 = serializers.CharField(source="asset.sha256")
+    width = serializers.IntegerField(source="asset.width")
+    height = serializers.IntegerField(source="asset.height")
+    aspect_ratio = serializers.FloatField(source="asset.aspect_ratio", allow_null=True)
+    blurhash = serializers.CharField(source="asset.blurhash")
+    exif = serializers.JSONField(source="asset.exif")
+    variants = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Photo
+        fields = [
+            "id",
+            "gallery",
+            "position",
+            "title",
+            "alt",
+            "original_filename",
+            "status",
+            "error",
+            "kind",
+            "mime",
+            "size",
+            "sha256",
+            "width",
+            "height",
+            "aspect_ratio",
+            "blurhash",
+            "exif",
+            "variants",
+            "download_url",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(VariantSerializer(many=True))
+    def get_variants(self, obj: Photo) -> list[dict]:
+        return VariantSerializer(obj.asset.variants.all(), many=True).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_download_url(self, obj: Photo) -> str | None:
+        if not self.context.get("can_download"):
+            return None
+        request = self.context["request"]
+        from django.urls import reverse
+
+        return request.build_absolute_uri(reverse("photo-download", args=[obj.pk]))
+
+
+class PhotoUpdateSerializer(StrictMixin, serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+
+
+class PhotoUploadSerializer(StrictMixin, serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), allow_empty=False, help_text="One or more image files."
+    )
+
+
+class PhotoUploadResultSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False when these bytes were already in the gallery.")
+    photo = PhotoOutputSerializer()
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "degraded"])
+    database = serializers.CharField()
+    storage = serializers.CharField()
+    queue = serializers.CharField()
+    queued_tasks = serializers.IntegerField(allow_null=True)

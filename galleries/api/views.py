@@ -1,0 +1,329 @@
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework import permissions, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import errors
+from galleries import services
+from galleries.api.pagination import GalleryCursorPagination, PhotoPagination
+from galleries.api.serializers import (
+    GalleryInputSerializer,
+    GalleryOutputSerializer,
+    GalleryUpdateSerializer,
+    HealthSerializer,
+    PhotoOutputSerializer,
+    PhotoUpdateSerializer,
+    PhotoUploadResultSerializer,
+    PhotoUploadSerializer,
+)
+from galleries.errors import ServiceError
+from galleries.models import AssetStatus, Gallery, Photo
+
+log = logging.getLogger(__name__)
+
+
+class IsPhotographerOrReadOnly(permissions.BasePermission):
+    """Anyone may read what the queryset shows them; only active staff may write."""
+
+    message = "Only photographers (staff users) can change galleries and photos."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+
+
+def _gallery_for_read(request: Request, gallery_id: uuid.UUID) -> Gallery:
+    return get_object_or_404(Gallery.objects.visible_to(request.user), pk=gallery_id)
+
+
+def _gallery_for_write(request: Request, gallery_id: uuid.UUID) -> Gallery:
+    return get_object_or_404(Gallery.objects.editable_by(request.user), pk=gallery_id)
+
+
+def _can_edit(request: Request, gallery: Gallery) -> bool:
+    return Gallery.objects.editable_by(request.user).filter(pk=gallery.pk).exists()
+
+
+def _gallery_out(request: Request, gallery: Gallery) -> dict:
+    gallery = Gallery.objects.with_photo_count().select_related("owner").get(pk=gallery.pk)
+    return GalleryOutputSerializer(gallery, context={"request": request}).data
+
+
+def _photo_out(request: Request, photo: Photo, *, can_edit: bool) -> dict:
+    return PhotoOutputSerializer(photo, context={"request": request, "can_download": can_edit}).data
+
+
+class HealthApi(APIView):
+    """Status of the database, storage and task queue."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, auth=[], tags=["health"])
+    def get(self, request: Request) -> Response:
+        from django_q.brokers import get_broker
+
+        result = {"status": "ok", "database": "ok", "storage": "ok", "queue": "ok", "queued_tasks": None}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:
+            log.exception("health: database")
+            result["database"] = f"error: {type(exc).__name__}"
+        try:
+            default_storage.exists("health-check")
+        except Exception as exc:
+            log.exception("health: storage")
+            result["storage"] = f"error: {type(exc).__name__}"
+        try:
+            broker = get_broker()
+            if not broker.ping():
+                result["queue"] = "error: broker did not answer"
+            result["queued_tasks"] = broker.queue_size()
+        except Exception as exc:
+            log.exception("health: queue")
+            result["queue"] = f"error: {type(exc).__name__}"
+        healthy = all(result[k] == "ok" for k in ("database", "storage", "queue"))
+        result["status"] = "ok" if healthy else "degraded"
+        return Response(result, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class GalleryListCreateApi(APIView):
+    permission_classes = [IsPhotographerOrReadOnly]
+
+    @extend_schema(
+        summary="List galleries",
+        description="Photographers see their own galleries (admins all); everyone else the public ones. "
+        "`?trash=true` lists the trash instead.",
+        parameters=[
+            OpenApiParameter("trash", OpenApiTypes.BOOL, description="List galleries in the trash."),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="Page cursor from `next` or `previous`."),
+        ],
+        responses={200: GalleryOutputSerializer(many=True), **errors(400, 401)},
+        tags=["galleries"],
+    )
+    def get(self, request: Request) -> Response:
+        user = request.user
+        trash = request.query_params.get("trash", "").lower() in ("1", "true", "yes")
+        if user.is_authenticated and (user.is_staff or user.is_superuser):
+            qs = Gallery.objects.editable_by(user)
+            qs = qs.trashed() if trash else qs.filter(deleted_at__isnull=True)
+        else:
+            qs = Gallery.objects.none() if trash else Gallery.objects.public()
+        qs = qs.with_photo_count().select_related("owner")
+        paginator = GalleryCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(
+            GalleryOutputSerializer(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        summary="Create a gallery",
+        request=GalleryInputSerializer,
+        responses={201: GalleryOutputSerializer, **errors(400, 401, 403)},
+        tags=["galleries"],
+    )
+    def post(self, request: Request) -> Response:
+        data = GalleryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        gallery = services.gallery_create(owner=request.user, **data.validated_data)
+        return Response(_gallery_out(request, gallery), status=status.HTTP_201_CREATED)
+
+
+class GalleryDetailApi(APIView):
+    permission_classes = [IsPhotographerOrReadOnly]
+
+    @extend_schema(
+        summary="Read a gallery", responses={200: GalleryOutputSerializer, **errors(404)}, tags=["galleries"]
+    )
+    def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = Gallery.objects.editable_by(request.user).filter(pk=gallery_id).first() or _gallery_for_read(
+            request, gallery_id
+        )
+        return Response(_gallery_out(request, gallery))
+
+    @extend_schema(
+        summary="Update a gallery",
+        description="Change any of the fields; `cover` takes the id of a photo of this gallery, or null.",
+        request=GalleryUpdateSerializer,
+        responses={200: GalleryOutputSerializer, **errors(400, 401, 403, 404)},
+        tags=["galleries"],
+    )
+    def patch(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = _gallery_for_write(request, gallery_id)
+        data = GalleryUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        if "cover" in fields and fields["cover"] is not None:
+            cover = gallery.photos.filter(pk=fields["cover"]).first()
+            if cover is None:
+                raise ValidationError({"cover": ["Not a photo of this gallery."]})
+            fields["cover"] = cover
+        services.gallery_update(gallery=gallery, **fields)
+        return Response(_gallery_out(request, gallery))
+
+    @extend_schema(
+        summary="Move a gallery to the trash",
+        responses={
+            204: OpenApiResponse(description="In the trash; restore it with POST …/restore."),
+            **errors(401, 403, 404),
+        },
+        tags=["galleries"],
+    )
+    def delete(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = _gallery_for_write(request, gallery_id)
+        services.gallery_trash(gallery=gallery)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GalleryRestoreApi(APIView):
+    permission_classes = [IsPhotographerOrReadOnly]
+
+    @extend_schema(
+        summary="Restore a gallery from the trash",
+        request=None,
+        responses={200: GalleryOutputSerializer, **errors(401, 403, 404)},
+        tags=["galleries"],
+    )
+    def post(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = _gallery_for_write(request, gallery_id)
+        services.gallery_restore(gallery=gallery)
+        return Response(_gallery_out(request, gallery))
+
+
+class GalleryPhotosApi(APIView):
+    permission_classes = [IsPhotographerOrReadOnly]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="List the photos of a gallery",
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 200, default 50."),
+        ],
+        responses={200: PhotoOutputSerializer(many=True), **errors(400, 404)},
+        tags=["photos"],
+    )
+    def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = _gallery_for_read(request, gallery_id)
+        can_edit = _can_edit(request, gallery)
+        photos = gallery.photos.with_media()
+        if not can_edit:
+            photos = photos.exclude(asset__status=AssetStatus.FAILED)
+        paginator = PhotoPagination()
+        page = paginator.paginate_queryset(photos, request, view=self)
+        data = PhotoOutputSerializer(page, many=True, context={"request": request, "can_download": can_edit}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Upload photos (single-shot)",
+        description="Multipart upload of one or more small files in the field `files`. All or nothing: when one "
+        "file is refused, none is stored. For large files use the resumable uploads.",
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: PhotoUploadResultSerializer(many=True), **errors(400, 401, 403, 404, 413, 415)},
+        tags=["photos"],
+    )
+    def post(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = _gallery_for_write(request, gallery_id)
+        unknown = set(request.data.keys()) - {"files", "file"}
+        if unknown:
+            raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        uploads = request.FILES.getlist("files") + request.FILES.getlist("file")
+        if not uploads:
+            raise ValidationError({"files": ["Attach one or more files in the field “files”."]})
+        checked = []
+        for upload in uploads:
+            try:
+                checked.append(services.photo_check(file=upload, filename=upload.name, size=upload.size))
+            except ServiceError as exc:
+                exc.message = f"{services.clean_filename(upload.name) or 'file'}: {exc.message}"
+                raise
+        results = services.photos_add(gallery=gallery, files=checked)
+        body = [
+            {
+                "created": created,
+                "photo": _photo_out(request, Photo.objects.with_media().get(pk=photo.pk), can_edit=True),
+            }
+            for photo, created in results
+        ]
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _photo_for_read(request: Request, photo_id: uuid.UUID) -> tuple[Photo, bool]:
+    photo = get_object_or_404(
+        Photo.objects.visible_to(request.user).with_media().select_related("gallery"), pk=photo_id
+    )
+    can_edit = _can_edit(request, photo.gallery)
+    if not can_edit and photo.asset.status == AssetStatus.FAILED:
+        raise Http404("No Photo matches the given query.")
+    return photo, can_edit
+
+
+class PhotoDetailApi(APIView):
+    permission_classes = [IsPhotographerOrReadOnly]
+
+    @extend_schema(summary="Read a photo", responses={200: PhotoOutputSerializer, **errors(404)}, tags=["photos"])
+    def get(self, request: Request, photo_id: uuid.UUID) -> Response:
+        photo, can_edit = _photo_for_read(request, photo_id)
+        return Response(_photo_out(request, photo, can_edit=can_edit))
+
+    @extend_schema(
+        summary="Update a photo",
+        request=PhotoUpdateSerializer,
+        responses={200: PhotoOutputSerializer, **errors(400, 401, 403, 404)},
+        tags=["photos"],
+    )
+    def patch(self, request: Request, photo_id: uuid.UUID) -> Response:
+        photo = get_object_or_404(Photo.objects.editable_by(request.user), pk=photo_id)
+        data = PhotoUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.photo_update(photo=photo, **data.validated_data)
+        return Response(_photo_out(request, Photo.objects.with_media().get(pk=photo.pk), can_edit=True))
+
+    @extend_schema(
+        summary="Delete a photo",
+        responses={204: OpenApiResponse(description="Deleted."), **errors(401, 403, 404)},
+        tags=["photos"],
+    )
+    def delete(self, request: Request, photo_id: uuid.UUID) -> Response:
+        photo = get_object_or_404(Photo.objects.editable_by(request.user), pk=photo_id)
+        services.photo_delete(photo=photo)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoDownloadApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="Download the original",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The original bytes."),
+            **errors(401, 404),
+        },
+        tags=["photos"],
+    )
+    def get(self, request: Request, photo_id: uuid.UUID) -> FileResponse:
+        photo = get_object_or_404(Photo.objects.editable_by(request.user).select_related("asset"), pk=photo_id)
+        asset = photo.asset
+        name = photo.original_filename or f"photo-{photo.position + 1}.{asset.ext}"
+        if not name.lower().endswith(f".{asset.ext}"):
+            name = f"{name.rsplit('.', 1)[0]}.{asset.ext}"
+        response = FileResponse(default_storage.open(asset.original_key, "rb"), content_type=asset.mime)
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

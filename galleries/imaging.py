@@ -1,0 +1,444 @@
+"""Pure image helpers: recognise allow-listed formats by content and read their size.
+
+No request, no models. Pillow only ever tries the plugins named in ALLOWED_FORMATS, so an EPS,
+PSD, TIFF or SVG renamed to .jpg is refused before any decoder for it runs.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from struct import error as struct_error
+from typing import BinaryIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from galleries.errors import InvalidInput, TooLarge, UnsupportedType
+
+
+@dataclass(frozen=True)
+class Format:
+    pillow: str
+    mime: str
+    ext: str
+
+
+FORMATS: dict[str, Format] = {
+    "JPEG": Format("JPEG", "image/jpeg", "jpg"),
+    "PNG": Format("PNG", "image/png", "png"),
+    "GIF": Format("GIF", "image/gif", "gif"),
+    "WEBP": Format("WEBP", "image/webp", "webp"),
+    "AVIF": Format("AVIF", "image/avif", "avif"),
+    "HEIF": Format("HEIF", "image/heic", "heic"),
+}
+ALLOWED_FORMATS = tuple(FORMATS)
+# Formats a browser shows directly (the original may stand in while variants are built).
+BROWSER_FORMATS = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: Format
+    width: int
+    height: int
+
+
+def register_openers() -> None:
+    """Teach Pillow HEIC/HEIF (AVIF is built into Pillow)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
+def sniff(head: bytes) -> str | None:
+    """The allow-listed format these first bytes announce, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _AVIF_BRANDS:
+            return "AVIF"
+        if brand in _HEIF_BRANDS:
+            return "HEIF"
+    return None
+
+
+def inspect_image(fileobj: BinaryIO, *, max_pixels: int) -> ImageInfo:
+    """Check that fileobj holds an allow-listed image within the pixel limit; return its facts.
+
+    Raises UnsupportedType (not an allow-listed image), InvalidInput (damaged) or TooLarge
+    (too many pixels). The header is parsed and the structure verified; pixels are not decoded.
+    """
+    fileobj.seek(0)
+    head = fileobj.read(32)
+    fileobj.seek(0)
+    if not head:
+        raise InvalidInput("The file is empty.", code="empty")
+    sniffed = sniff(head)
+    if sniffed is None:
+        raise UnsupportedType(
+            "This file is not a supported image. Upload JPEG, PNG, GIF, WebP, HEIC or AVIF.",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            plugins = [sniffed] if sniffed != "AVIF" else ["AVIF", "HEIF"]
+            with Image.open(fileobj, formats=plugins) as img:
+                # verify() must come straight after open, before anything else reads the file.
+                img.verify()
+            fileobj.seek(0)
+            with Image.open(fileobj, formats=plugins) as img:
+                width, height = img.size
+                fmt = FORMATS.get(img.format or "")
+                if fmt is None:
+                    raise UnsupportedType("This image format is not supported.")
+                if width * height > max_pixels:
+                    raise _too_many_pixels(width, height, max_pixels)
+                try:
+                    orientation = int(img.getexif().get(0x0112, 1))
+                except Exception:  # noqa: BLE001 - broken EXIF is the processor's problem, not the upload's
+                    orientation = 1
+                width, height = displayed_size(width, height, orientation)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(0, 0, max_pixels) from None
+    except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError) as exc:
+        raise InvalidInput(
+            f"The file looks like {sniffed} but cannot be read: it is damaged or not really an image.", code="damaged"
+        ) from exc
+    finally:
+        fileobj.seek(0)
+    if width < 1 or height < 1:
+        raise InvalidInput("The image has no pixels.", code="damaged")
+    return ImageInfo(format=fmt, width=width, height=height)
+
+
+def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooLarge:
+    size = f" ({width}×{height}, {width * height / 1e6:.0f} megapixels)" if width else ""
+    return TooLarge(
+        f"The image is too large{size}; the limit is {max_pixels / 1e6:.0f} megapixels.", code="too_many_pixels"
+    )
+
+
+# --- Processing: decode once, variants, blurhash, EXIF -----------------------------------------
+
+
+class PermanentError(Exception):
+    """The file can never be processed (damaged, hostile, unsupported): do not retry."""
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    name: str
+    width: int
+    height: int
+    fit: str  # "inside" or "cover"
+
+
+@dataclass
+class Rendition:
+    name: str
+    format: str
+    width: int
+    height: int
+    data: bytes
+
+
+@dataclass
+class Processed:
+    width: int
+    height: int
+    renditions: list[Rendition]
+    blurhash: str
+    exif: dict
+    gps: dict | None
+
+
+def specs_from(setting: list[tuple[str, int, int, str]]) -> list[VariantSpec]:
+    """Variant specs, largest first, so each smaller one can be cut from the one before."""
+    specs = [VariantSpec(*row) for row in setting]
+    return sorted(specs, key=lambda s: s.width * s.height, reverse=True)
+
+
+def _fit_inside(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
+    scale = min(box_w / width, box_h / height, 1.0)  # never upscale
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+_SWAPS_AXES = {5, 6, 7, 8}
+
+
+def _decode(fileobj: BinaryIO, *, largest: VariantSpec, max_pixels: int) -> tuple[Image.Image, Image.Exif]:
+    """Open an allow-listed image, decoded at the smallest scale that still fills the largest variant."""
+    head = fileobj.read(32)
+    fileobj.seek(0)
+    sniffed = sniff(head)
+    if sniffed is None:
+        raise PermanentError("The file is not a supported image.")
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    img = Image.open(fileobj, formats=[sniffed] if sniffed != "AVIF" else ["AVIF", "HEIF"])
+    if img.width * img.height > max_pixels:
+        raise PermanentError(
+            f"The image has {img.width * img.height / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f}."
+        )
+    exif = img.getexif()
+    orientation = exif.get(0x0112, 1) if exif else 1
+    if img.format == "JPEG":
+        # draft() works on the stored (unrotated) axes, so swap the box for rotated photos.
+        box_w, box_h = (
+            (largest.height, largest.width) if orientation in _SWAPS_AXES else (largest.width, largest.height)
+        )
+        target = _fit_inside(img.width, img.height, box_w, box_h)
+        img.draft(img.mode if img.mode in ("RGB", "L", "CMYK") else "RGB", target)
+    if getattr(img, "is_animated", False):
+        img.seek(0)  # first frame of an animated GIF or WebP
+    img.load()
+    return img, exif
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Convert any mode and embedded colour profile to 8-bit sRGB (RGBA when there is alpha)."""
+    from PIL import ImageCms
+
+    icc = img.info.get("icc_profile")
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = (
+            img.point(lambda v: v / 256).convert("L")
+            if img.mode != "I" or img.getextrema()[1] > 255
+            else img.convert("L")
+        )
+    if img.mode == "P":
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    if img.mode == "LA":
+        img = img.convert("RGBA")
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
+            if img.mode not in ("RGB", "RGBA", "CMYK", "L"):
+                img = img.convert("RGB")
+            return ImageCms.profileToProfile(img, src, dst, outputMode=out_mode)
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: fall back to a plain conversion
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    return img
+
+
+def _encode(img: Image.Image, fmt: str, *, quality: int, avif_speed: int, webp_method: int) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "avif":
+        img.save(buf, "AVIF", quality=quality, speed=avif_speed)
+    elif fmt == "webp":
+        img.save(buf, "WEBP", quality=quality, method=webp_method)
+    elif fmt == "jpeg":
+        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
+    else:
+        raise ValueError(f"unknown variant format {fmt}")
+    return buf.getvalue()
+
+
+def process_image(
+    fileobj: BinaryIO,
+    *,
+    specs: list[VariantSpec],
+    formats: list[str],
+    max_pixels: int,
+    quality: int = 80,
+    avif_speed: int = 8,
+    webp_method: int = 4,
+    skip: frozenset[tuple[str, str]] = frozenset(),
+) -> Processed:
+    """Decode once and build every variant (except those in skip), the blurhash and clean EXIF.
+
+    Raises PermanentError for files that can never work (damaged, hostile, too many pixels).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img, exif = _decode(fileobj, largest=specs[0], max_pixels=max_pixels)
+            img = ImageOps.exif_transpose(img)
+            img = _to_srgb(img)
+    except PermanentError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PermanentError("The image is too large to decode safely (decompression bomb).") from exc
+    except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError, struct_error, IndexError) as exc:
+        raise PermanentError(f"The image cannot be decoded: it is damaged or truncated ({_short(exc)}).") from exc
+
+    metadata, gps = read_exif(exif)
+    renditions: list[Rendition] = []
+    source = img
+    # The displayed size of the original, after orientation (draft may have reduced `img`).
+    for spec in specs:
+        if spec.fit == "cover":
+            side_w, side_h = min(spec.width, source.width), min(spec.height, source.height)
+            frame = ImageOps.fit(source, (side_w, side_h), Image.Resampling.LANCZOS)
+        else:
+            size = _fit_inside(source.width, source.height, spec.width, spec.height)
+            frame = source if size == source.size else source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            source = frame  # the next, smaller variant is cut from this one
+        for fmt in formats:
+            if (spec.name, fmt) in skip:
+                continue
+            data = _encode(frame, fmt, quality=quality, avif_speed=avif_speed, webp_method=webp_method)
+            renditions.append(Rendition(spec.name, fmt, frame.width, frame.height, data))
+    return Processed(
+        width=img.width,
+        height=img.height,
+        renditions=renditions,
+        blurhash=blurhash_of(source),
+        exif=metadata,
+        gps=gps,
+    )
+
+
+def displayed_size(width: int, height: int, orientation: int) -> tuple[int, int]:
+    return (height, width) if orientation in _SWAPS_AXES else (width, height)
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__)[:120]
+
+
+# --- Blurhash (https://github.com/woltapp/blurhash), computed on a tiny image ------------------
+
+_B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+
+
+def _b83(value: int, length: int) -> str:
+    return "".join(_B83[(value // 83 ** (length - i - 1)) % 83] for i in range(length))
+
+
+def blurhash_of(img: Image.Image, x_components: int = 4, y_components: int = 3) -> str:
+    """A blurhash of the picture, from a 32-pixel-wide copy (never the full image)."""
+    import numpy as np
+
+    small = img.convert("RGB")
+    small.thumbnail((32, 32), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.float64) / 255.0
+    linear = np.where(pixels <= 0.04045, pixels / 12.92, ((pixels + 0.055) / 1.055) ** 2.4)
+    height, width = linear.shape[:2]
+    xs = np.arange(width)
+    ys = np.arange(height)
+    factors = []
+    for j in range(y_components):
+        for i in range(x_components):
+            basis = np.outer(np.cos(np.pi * j * ys / height), np.cos(np.pi * i * xs / width))
+            norm = 1.0 if i == 0 and j == 0 else 2.0
+            factors.append(norm * (basis[:, :, None] * linear).sum(axis=(0, 1)) / (width * height))
+    dc, ac = factors[0], factors[1:]
+
+    def to_srgb(v: float) -> int:
+        v = min(1.0, max(0.0, v))
+        return round(v * 12.92 * 255 if v <= 0.0031308 else (1.055 * v ** (1 / 2.4) - 0.055) * 255)
+
+    out = _b83((x_components - 1) + (y_components - 1) * 9, 1)
+    max_ac = max((abs(float(c)) for f in ac for c in f), default=0.0)
+    quantised = max(0, min(82, int(max_ac * 166 - 0.5))) if ac else 0
+    max_value = (quantised + 1) / 166 if ac else 1.0
+    out += _b83(quantised, 1)
+    out += _b83((to_srgb(dc[0]) << 16) + (to_srgb(dc[1]) << 8) + to_srgb(dc[2]), 4)
+
+    def sign_pow(v: float) -> float:
+        return math.copysign(abs(v) ** 0.5, v)
+
+    for f in ac:
+        r, g, b = (max(0, min(18, math.floor(sign_pow(float(c) / max_value) * 9 + 9.5))) for c in f)
+        out += _b83(r * 19 * 19 + g * 19 + b, 2)
+    return out
+
+
+# --- EXIF: a sanitised subset; GPS apart ---------------------------------------------------------
+
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_TEXT_MAX = 64
+
+
+def _clean_text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    text = "".join(ch for ch in value if ch.isprintable()).strip().strip("\x00")
+    return text[:_TEXT_MAX] or None
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # IFDRational, int or float
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def read_exif(exif: Image.Exif | None) -> tuple[dict, dict | None]:
+    """Camera, lens, focal length, aperture, shutter, ISO and taken_at; GPS separately.
+
+    Hostile or broken metadata never raises: what cannot be read is left out.
+    """
+    if not exif:
+        return {}, None
+    out: dict = {}
+    try:
+        make, model = _clean_text(exif.get(0x010F)), _clean_text(exif.get(0x0110))
+        if model and make and model.lower().startswith(make.lower()):
+            make = None
+        camera = " ".join(part for part in (make, model) if part)
+        if camera:
+            out["camera"] = camera
+        sub = exif.get_ifd(_EXIF_IFD)
+        lens = _clean_text(sub.get(0xA434))
+        if lens:
+            out["lens"] = lens
+        if (focal := _number(sub.get(0x920A))) is not None and 0 < focal < 10000:
+            out["focal_length"] = round(focal, 1)
+        if (fnumber := _number(sub.get(0x829D))) is not None and 0 < fnumber < 1000:
+            out["aperture"] = round(fnumber, 1)
+        if (exposure := _number(sub.get(0x829A))) is not None and 0 < exposure < 100000:
+            out["shutter"] = f"1/{round(1 / exposure)}" if exposure < 1 else f"{exposure:g}"
+        iso = sub.get(0x8827)
+        if isinstance(iso, tuple):
+            iso = iso[0] if iso else None
+        if (iso_number := _number(iso)) is not None and 0 < iso_number < 10_000_000:
+            out["iso"] = int(iso_number)
+        taken = _clean_text(sub.get(0x9003) or exif.get(0x0132))
+        if taken and len(taken) >= 19 and taken[:4].isdigit():
+            out["taken_at"] = f"{taken[0:4]}-{taken[5:7]}-{taken[8:10]}T{taken[11:19]}"
+    except Exception:  # noqa: BLE001, S110 - hostile metadata fails softly, whatever it raises
+        pass
+    return out, _read_gps(exif)
+
+
+def _read_gps(exif: Image.Exif) -> dict | None:
+    try:
+        gps = exif.get_ifd(_GPS_IFD)
+        if not gps or 2 not in gps or 4 not in gps:
+            return None
+
+        def degrees(dms: object, ref: object) -> float:
+            d, m, s = (float(x) for x in dms)  # type: ignore[union-attr]
+            value = d + m / 60 + s / 3600
+            return -value if _clean_text(ref) in ("S", "W") else value
+
+        lat, lon = degrees(gps[2], gps.get(1)), degrees(gps[4], gps.get(3))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        result = {"latitude": round(lat, 6), "longitude": round(lon, 6)}
+        if (alt := _number(gps.get(6))) is not None:
+            result["altitude"] = round(alt, 1)
+        return result
+    except Exception:  # noqa: BLE001
+        return None

@@ -1,0 +1,83 @@
+"""The one place that decides a media URL, and the view that serves signed local URLs."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils.crypto import salted_hmac
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
+
+from galleries import signing
+
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "heic": "image/heic",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+}
+_KEY_RE = re.compile(r"^(originals|variants)/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(/[a-z]+)?\.[a-z0-9]{2,4}$")
+
+
+def _secret() -> bytes:
+    return salted_hmac("contactsheet.media", "v1").digest()
+
+
+def _ttl() -> int:
+    return int(settings.MEDIA_URL_TTL.total_seconds())
+
+
+def media_url(key: str, *, download_name: str | None = None) -> str:
+    """A URL that serves the file under key until the TTL runs out.
+
+    Local storage: a signed URL of our streaming view. S3: a presigned GET.
+    download_name makes the response an attachment with that file name.
+    """
+    if settings.USE_S3:
+        params = {}
+        if download_name:
+            params["ResponseContentDisposition"] = content_disposition_header(True, download_name)
+        return default_storage.url(key, parameters=params or None, expire=_ttl())
+    expires = signing.expiry_for(time.time(), _ttl())
+    query = {"e": expires, "s": signing.signature(_secret(), key, expires, download_name or "")}
+    if download_name:
+        query["dl"] = download_name
+    return f"{settings.MEDIA_URL}{key}?{urlencode(query)}"
+
+
+@require_GET
+def media_serve(request: HttpRequest, key: str) -> HttpResponse:
+    """Stream one stored file when its URL is signed and not expired; 403 otherwise."""
+    try:
+        expires = int(request.GET.get("e", ""))
+    except ValueError:
+        return HttpResponseForbidden("This media link is invalid.")
+    download_name = request.GET.get("dl", "")
+    now = time.time()
+    if not _KEY_RE.match(key) or not signing.check(
+        _secret(), key, expires, download_name, request.GET.get("s", ""), now=now
+    ):
+        return HttpResponseForbidden("This media link is invalid or has expired.")
+    try:
+        handle = default_storage.open(key, "rb")
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
+    ext = key.rsplit(".", 1)[-1]
+    response = FileResponse(handle, content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
+    response["Content-Disposition"] = content_disposition_header(
+        bool(download_name), download_name or key.rsplit("/", 1)[-1]
+    )
+    response["Cache-Control"] = f"private, max-age={max(0, int(expires - now))}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

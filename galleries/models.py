@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MinLengthValidator
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from galleries.imaging import BROWSER_FORMATS
+from galleries.storage import original_key
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public (listed on the home page)"
+    UNLISTED = "unlisted", "Unlisted (anyone with the address)"
+    PRIVATE = "private", "Private (owner, admins and share links)"
+
+
+class Layout(models.TextChoices):
+    MASONRY = "masonry", "Masonry"
+    TILES = "tiles", "Tiles"
+    SLIDESHOW = "slideshow", "Slideshow"
+
+
+def _is_manager(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def _is_photographer(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+
+
+class GalleryQuerySet(models.QuerySet):
+    def alive(self) -> GalleryQuerySet:
+        """Not in the trash and not past its expiry."""
+        return self.filter(deleted_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+
+    def expired(self) -> GalleryQuerySet:
+        return self.filter(deleted_at__isnull=True, expires_at__lte=timezone.now())
+
+    def trashed(self) -> GalleryQuerySet:
+        return self.filter(deleted_at__isnull=False)
+
+    def public(self) -> GalleryQuerySet:
+        return self.alive().filter(visibility=Visibility.PUBLIC)
+
+    def visible_to(self, user: User) -> GalleryQuerySet:
+        """Galleries this user may look at: admins all, owners theirs, everyone public and unlisted."""
+        alive = self.alive()
+        if _is_manager(user):
+            return alive
+        rule = Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+        if user.is_authenticated:
+            rule |= Q(owner=user)
+        return alive.filter(rule)
+
+    def editable_by(self, user: User) -> GalleryQuerySet:
+        """Galleries this user may change, trash included: admins all, staff their own."""
+        if _is_manager(user):
+            return self.all()
+        if _is_photographer(user):
+            return self.filter(owner=user)
+        return self.none()
+
+    def with_photo_count(self) -> GalleryQuerySet:
+        return self.annotate(photo_count=Count("photos", distinct=True))
+
+
+class Gallery(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="galleries")
+    title = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True, max_length=5000)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    cover = models.ForeignKey("Photo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    default_layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MASONRY)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GalleryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "galleries"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["visibility", "deleted_at"]), models.Index(fields=["owner", "-created_at"])]
+        constraints = [models.CheckConstraint(condition=~Q(title=""), name="gallery_title_not_empty")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("galleries:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_trashed(self) -> bool:
+        return self.deleted_at is not None
+
+    def cover_photo(self) -> Photo | None:
+        """The chosen cover, else the first photo."""
+        return self.cover or self.photos.select_related("asset").first()
+
+
+class PhotoQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> PhotoQuerySet:
+        return self.filter(gallery__in=Gallery.objects.visible_to(user))
+
+    def editable_by(self, user: User) -> PhotoQuerySet:
+        return self.filter(gallery__in=Gallery.objects.editable_by(user))
+
+    def with_media(self) -> PhotoQuerySet:
+        return self.select_related("asset").prefetch_related("asset__variants")
+
+
+class Photo(models.Model):
+    """One picture placed in one gallery."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="photos")
+    asset = models.ForeignKey("Asset", on_delete=models.PROTECT, related_name="photos")
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=200, blank=True)
+    alt = models.CharField("alt text", max_length=200, blank=True, help_text="Describes the photo for screen readers.")
+    original_filename = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["gallery", "position", "created_at"])]
+        constraints = [models.UniqueConstraint(fields=["gallery", "asset"], name="photo_unique_asset_per_gallery")]
+
+    def __str__(self) -> str:
+        return self.title or self.original_filename or str(self.id)
+
+    def get_absolute_url(self) -> str:
+        return reverse("galleries:photo", kwargs={"slug": self.gallery.slug, "photo_id": self.id})
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.original_filename or f"Photo {self.position + 1}"
+
+
+class AssetStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class AssetKind(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+
+
+class Asset(models.Model):
+    """The bytes of one unique file, shared by every Photo that holds them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sha256 = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=5, choices=AssetKind.choices, default=AssetKind.IMAGE)
+    mime = models.CharField(max_length=50)
+    ext = models.CharField(max_length=8)
+    size = models.BigIntegerField()
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=AssetStatus.choices, default=AssetStatus.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    blurhash = models.CharField(max_length=100, blank=True)
+    exif = models.JSONField(default=dict, blank=True)
+    gps = models.JSONField(null=True, blank=True, help_text="Shown to the owner only.")
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "processing_started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… ({self.mime})"
+
+    @property
+    def original_key(self) -> str:
+        return original_key(self.sha256, self.ext)
+
+    @property
+    def aspect_ratio(self) -> float | None:
+        return round(self.width / self.height, 4) if self.width and self.height else None
+
+    @property
+    def browser_can_show_original(self) -> bool:
+        return self.mime in BROWSER_FORMATS
+
+    def variant(self, name: str, fmt: str) -> Variant | None:
+        """The variant with this name and format, using prefetched rows when there are any."""
+        for variant in self.variants.all():
+            if variant.name == name and variant.format == fmt:
+                return variant
+        return None
+
+
+class Variant(models.Model):
+    """One derived file of an Asset: a named size in one format."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(max_length=20)
+    format = models.CharField(max_length=5)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["width", "format"]
+        constraints = [models.UniqueConstraint(fields=["asset", "name", "format"], name="variant_unique_name_format")]
+
+    def __str__(self) -> str:
+        return f"{self.name}.{self.format} {self.width}×{self.height}"

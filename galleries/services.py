@@ -1,0 +1,322 @@
+"""Writes that touch several models, storage or the queue. Every door calls these."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from galleries import imaging
+from galleries.errors import InvalidInput, TooLarge
+from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Layout, Photo, Visibility
+
+log = logging.getLogger(__name__)
+
+HASH_CHUNK = 1 << 20
+
+
+# --- Galleries -------------------------------------------------------------------------------
+
+
+def _unique_slug(title: str, *, exclude_pk: Any = None) -> str:
+    base = slugify(title)[:80].strip("-") or "gallery"
+    taken = set(Gallery.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _check_gallery_fields(
+    *, title: str | None = None, visibility: str | None = None, default_layout: str | None = None
+) -> None:
+    if title is not None and not title.strip():
+        raise InvalidInput("The title cannot be empty.")
+    if title is not None and len(title) > 100:
+        raise InvalidInput("The title can be at most 100 characters.")
+    if visibility is not None and visibility not in Visibility.values:
+        raise InvalidInput(f"Visibility must be one of: {', '.join(Visibility.values)}.")
+    if default_layout is not None and default_layout not in Layout.values:
+        raise InvalidInput(f"Layout must be one of: {', '.join(Layout.values)}.")
+
+
+def gallery_create(
+    *,
+    owner: User,
+    title: str,
+    description: str = "",
+    visibility: str = Visibility.PRIVATE,
+    default_layout: str = Layout.MASONRY,
+    expires_at: datetime | None = None,
+) -> Gallery:
+    """Create a gallery with a unique slug made from its title."""
+    gallery = Gallery(
+        owner=owner,
+        title=title.strip(),
+        description=description,
+        visibility=visibility,
+        default_layout=default_layout,
+        expires_at=expires_at,
+    )
+    return gallery_save(gallery=gallery)
+
+
+def gallery_save(*, gallery: Gallery) -> Gallery:
+    """Save a new or changed gallery, giving it a unique slug from its title when it has none."""
+    _check_gallery_fields(title=gallery.title, visibility=gallery.visibility, default_layout=gallery.default_layout)
+    for _ in range(5):
+        if not gallery.slug:
+            gallery.slug = _unique_slug(gallery.title, exclude_pk=gallery.pk)
+        try:
+            with transaction.atomic():
+                gallery.save()
+                return gallery
+        except IntegrityError:
+            # Another request took the same slug between our read and our write: pick again.
+            gallery.slug = ""
+            continue
+    raise InvalidInput("Could not find a free address for this title; try another title.")
+
+
+@transaction.atomic
+def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
+    """Change the given fields; a cover must be a photo of this gallery."""
+    allowed = {"title", "description", "visibility", "default_layout", "expires_at", "cover"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _check_gallery_fields(
+        title=fields.get("title"), visibility=fields.get("visibility"), default_layout=fields.get("default_layout")
+    )
+    if "title" in fields:
+        fields["title"] = fields["title"].strip()
+    cover = fields.get("cover")
+    if cover is not None and cover.gallery_id != gallery.pk:
+        raise InvalidInput("The cover must be a photo of this gallery.")
+    for name, value in fields.items():
+        setattr(gallery, name, value)
+    gallery.save()
+    return gallery
+
+
+def gallery_trash(*, gallery: Gallery) -> Gallery:
+    """Move to the trash: hidden everywhere, restorable until the trash is purged."""
+    if gallery.deleted_at is None:
+        gallery.deleted_at = timezone.now()
+        gallery.save(update_fields=["deleted_at", "updated_at"])
+    return gallery
+
+
+def gallery_destroy(*, gallery: Gallery) -> None:
+    """Delete a gallery for good, with its photos; assets no other gallery holds go too."""
+    with transaction.atomic():
+        asset_ids = list(gallery.photos.values_list("asset_id", flat=True))
+        Gallery.objects.filter(pk=gallery.pk).update(cover=None)
+        gallery.delete()
+        transaction.on_commit(lambda: [asset_collect(asset_id=asset_id) for asset_id in asset_ids])
+
+
+def gallery_restore(*, gallery: Gallery) -> Gallery:
+    """Bring a gallery back from the trash."""
+    if gallery.deleted_at is not None:
+        gallery.deleted_at = None
+        gallery.save(update_fields=["deleted_at", "updated_at"])
+    return gallery
+
+
+# --- Photos ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckedFile:
+    """A file that passed validation, with the facts the server worked out itself."""
+
+    file: IO[bytes]
+    filename: str
+    size: int
+    sha256: str
+    info: imaging.ImageInfo
+
+
+@dataclass
+class _Written:
+    keys: list[str] = field(default_factory=list)
+
+
+def clean_filename(name: str) -> str:
+    """A display name: no path, no control characters, at most 255 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 254 - len(ext)] + dot + ext) if dot and len(ext) <= 10 else name[:255]
+    return name
+
+
+def sha256_of(fileobj: IO[bytes]) -> tuple[str, int]:
+    """The hex SHA-256 and byte count of a file, read in chunks from the start."""
+    fileobj.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in iter(lambda: fileobj.read(HASH_CHUNK), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest(), size
+
+
+def photo_check(*, file: IO[bytes], filename: str, size: int | None = None) -> CheckedFile:
+    """Validate one incoming file by its content; the server computes its hash.
+
+    Raises InvalidInput, TooLarge or UnsupportedType with a message for a person.
+    """
+    limit = settings.MAX_UPLOAD_SIZE
+    if size is not None and size > limit:
+        raise TooLarge(
+            f"{clean_filename(filename) or 'The file'} is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB."
+        )
+    sha, actual_size = sha256_of(file)
+    if actual_size == 0:
+        raise InvalidInput("The file is empty.", code="empty")
+    if actual_size > limit:
+        raise TooLarge(f"The file is {actual_size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.")
+    info = imaging.inspect_image(file, max_pixels=settings.MAX_IMAGE_PIXELS)
+    return CheckedFile(file=file, filename=clean_filename(filename), size=actual_size, sha256=sha, info=info)
+
+
+def _asset_for(checked: CheckedFile, written: _Written) -> Asset:
+    """The Asset for these bytes, locked for this transaction; created and stored if new."""
+    for _ in range(3):
+        asset = Asset.objects.select_for_update().filter(sha256=checked.sha256).first()
+        if asset is not None:
+            if not default_storage.exists(asset.original_key):
+                # The bytes went missing (restored database, manual cleanup): put them back.
+                default_storage.save(asset.original_key, File(checked.file))
+                written.keys.append(asset.original_key)
+            return asset
+        try:
+            with transaction.atomic():
+                asset = Asset.objects.create(
+                    sha256=checked.sha256,
+                    kind=AssetKind.IMAGE,
+                    mime=checked.info.format.mime,
+                    ext=checked.info.format.ext,
+                    size=checked.size,
+                    width=checked.info.width,
+                    height=checked.info.height,
+                    status=AssetStatus.PENDING,
+                )
+        except IntegrityError:
+            continue  # a concurrent upload of the same bytes created it first: lock theirs
+        default_storage.save(asset.original_key, File(checked.file))
+        written.keys.append(asset.original_key)
+        transaction.on_commit(lambda asset_id=asset.pk: asset_enqueue_processing(asset_id=asset_id))
+        return asset
+    raise RuntimeError(f"could not create or lock the asset {checked.sha256}")
+
+
+def _photo_place(*, gallery: Gallery, asset: Asset, filename: str) -> tuple[Photo, bool]:
+    existing = Photo.objects.filter(gallery=gallery, asset=asset).first()
+    if existing is not None:
+        return existing, False
+    last = Photo.objects.filter(gallery=gallery).aggregate(m=Max("position"))["m"]
+    photo = Photo.objects.create(
+        gallery=gallery, asset=asset, position=0 if last is None else last + 1, original_filename=filename
+    )
+    return photo, True
+
+
+def photos_add(*, gallery: Gallery, files: list[CheckedFile]) -> list[tuple[Photo, bool]]:
+    """Store checked files and place them in the gallery, all or nothing.
+
+    Bytes already stored (same SHA-256) are not stored again; the same bytes in the same gallery
+    give back the existing photo (created False). On any failure no row and no new file remains.
+    """
+    written = _Written()
+    try:
+        with transaction.atomic():
+            Gallery.objects.select_for_update().filter(pk=gallery.pk).first()  # serialise positions
+            results = []
+            for checked in files:
+                asset = _asset_for(checked, written)
+                results.append(_photo_place(gallery=gallery, asset=asset, filename=checked.filename))
+            return results
+    except BaseException:
+        for key in written.keys:
+            if not Asset.objects.filter(sha256=key.rsplit("/", 1)[-1].split(".")[0]).exists():
+                default_storage.delete(key)
+        raise
+
+
+def photo_add(*, gallery: Gallery, file: IO[bytes], filename: str, size: int | None = None) -> tuple[Photo, bool]:
+    """Check one file by content and place it in the gallery (see photos_add)."""
+    checked = photo_check(file=file, filename=filename, size=size)
+    return photos_add(gallery=gallery, files=[checked])[0]
+
+
+@transaction.atomic
+def photo_update(*, photo: Photo, **fields: Any) -> Photo:
+    """Change title, alt text or position."""
+    allowed = {"title", "alt", "position"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if len(fields.get("alt", "")) > 200:
+        raise InvalidInput("Alt text can be at most 200 characters.")
+    if len(fields.get("title", "")) > 200:
+        raise InvalidInput("The title can be at most 200 characters.")
+    for name, value in fields.items():
+        setattr(photo, name, value)
+    photo.save()
+    return photo
+
+
+@transaction.atomic
+def photo_delete(*, photo: Photo) -> None:
+    """Remove a photo from its gallery; its asset goes too once no photo holds it."""
+    asset_id = photo.asset_id
+    Gallery.objects.filter(cover=photo).update(cover=None)
+    photo.delete()
+    transaction.on_commit(lambda: asset_collect(asset_id=asset_id))
+
+
+def asset_collect(*, asset_id: Any) -> bool:
+    """Delete an asset and its files when no photo holds it any more. Safe to call twice."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().filter(pk=asset_id).first()
+        if asset is None or asset.photos.exists():
+            return False
+        keys = [asset.original_key, *asset.variants.values_list("key", flat=True)]
+        asset.delete()
+        transaction.on_commit(lambda: _delete_keys(keys))
+    return True
+
+
+def _delete_keys(keys: list[str]) -> None:
+    for key in keys:
+        try:
+            default_storage.delete(key)
+        except Exception:  # a file that is already gone is what we wanted anyway
+            log.warning("could not delete %s", key, exc_info=True)
+
+
+def asset_enqueue_processing(*, asset_id: Any) -> None:
+    """Queue the building of variants and metadata for an asset (after commit)."""
+    from galleries.tasks import enqueue_process_asset
+
+    enqueue_process_asset(asset_id)

@@ -16,7 +16,7 @@ from galleries import services
 from galleries.errors import ServiceError
 from galleries.forms import PhotoUploadForm
 from galleries.media import media_url
-from galleries.models import Asset, Gallery, Photo
+from galleries.models import Asset, AssetStatus, Gallery, Photo
 
 
 def _is_staff(request: HttpRequest) -> bool:
@@ -41,6 +41,48 @@ def thumbnail_html(asset: Asset | None, *, size: int = 64) -> str:
         size,
         size,
     )
+
+
+def variant_previews_html(asset: Asset) -> str:
+    """Every variant of an asset, each linked to its file, with its size and format."""
+    variants = sorted(asset.variants.all(), key=lambda v: (v.width, v.format))
+    if not variants:
+        return "—"
+    items = [
+        format_html(
+            '<figure style="display:inline-block;margin:0 12px 12px 0;text-align:center">'
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" loading="lazy" '
+            'style="max-width:160px;max-height:120px;display:block"></a>'
+            "<figcaption><small>{} · {} · {}×{} · {} KB</small></figcaption></figure>",
+            media_url(v.key),
+            media_url(v.key),
+            v.name,
+            v.format.upper(),
+            v.width,
+            v.height,
+            round(v.size / 1024, 1),
+        )
+        for v in variants
+    ]
+    return format_html("{}", mark_safe("".join(items)))  # noqa: S308 - each item is built by format_html
+
+
+def _reprocess(modeladmin: admin.ModelAdmin, request: HttpRequest, assets: list[Asset]) -> None:
+    queued, busy = 0, 0
+    for asset in assets:
+        try:
+            services.asset_reprocess(asset=asset)
+            queued += 1
+        except ServiceError:
+            busy += 1
+    if queued:
+        modeladmin.message_user(
+            request, f"Queued {queued} photo{'s' if queued != 1 else ''} for processing.", messages.SUCCESS
+        )
+    if busy:
+        modeladmin.message_user(
+            request, f"{busy} {'are' if busy != 1 else 'is'} being processed already.", messages.WARNING
+        )
 
 
 class PhotoInline(admin.TabularInline):
@@ -245,12 +287,104 @@ class GalleryAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/galleries/gallery/upload.html", context)
 
 
+class StatusFilter(admin.SimpleListFilter):
+    title = "processing"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(AssetStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(asset__status=self.value()) if self.value() else queryset
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    """Every photo the user may edit, with its processing state; the place to find failures."""
+
+    list_display = ("thumb", "__str__", "gallery", "status", "error", "dimensions", "created_at")
+    list_filter = (StatusFilter,)
+    search_fields = ("title", "alt", "original_filename", "gallery__title")
+    fields = ("gallery", "title", "alt", "position", "original_filename", "status", "error", "exif", "variant_previews")
+    readonly_fields = ("gallery", "original_filename", "status", "error", "exif", "variant_previews")
+    actions = ["reprocess_selected"]
+    list_select_related = ("gallery", "asset")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            Photo.objects.editable_by(request.user)
+            .select_related("gallery", "asset")
+            .prefetch_related("asset__variants")
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Photo | None = None) -> bool:
+        if not _is_staff(request):
+            return False
+        return obj is None or Photo.objects.editable_by(request.user).filter(pk=obj.pk).exists()
+
+    has_change_permission = has_delete_permission = has_view_permission
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Photo, form: Any, change: bool) -> None:
+        services.photo_update(photo=obj, title=obj.title, alt=obj.alt, position=obj.position)
+
+    def delete_model(self, request: HttpRequest, obj: Photo) -> None:
+        services.photo_delete(photo=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for photo in queryset:
+            services.photo_delete(photo=photo)
+
+    @admin.display(description="Photo")
+    def thumb(self, obj: Photo) -> str:
+        return thumbnail_html(obj.asset, size=48)
+
+    @admin.display(description="Processing", ordering="asset__status")
+    def status(self, obj: Photo) -> str:
+        return obj.asset.get_status_display()
+
+    @admin.display(description="Error")
+    def error(self, obj: Photo) -> str:
+        return obj.asset.error or "—"
+
+    @admin.display(description="EXIF")
+    def exif(self, obj: Photo) -> str:
+        exif = obj.asset.exif or {}
+        return ", ".join(f"{k}: {v}" for k, v in exif.items()) or "—"
+
+    @admin.display(description="Size")
+    def dimensions(self, obj: Photo) -> str:
+        return f"{obj.asset.width}×{obj.asset.height}"
+
+    @admin.display(description="Variants")
+    def variant_previews(self, obj: Photo) -> str:
+        return variant_previews_html(obj.asset)
+
+    @admin.action(description="Rebuild variants of the selected photos")
+    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _reprocess(self, request, list({photo.asset for photo in queryset.select_related("asset")}))
+
+
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
     list_display = ("thumb", "sha256", "kind", "mime", "width", "height", "size", "status", "error", "created_at")
     list_filter = ("status", "kind", "mime")
     search_fields = ("sha256",)
-    readonly_fields = [f.name for f in Asset._meta.fields] + ["thumb"]
+    readonly_fields = [f.name for f in Asset._meta.fields] + ["thumb", "variant_previews"]
+    actions = ["reprocess_selected"]
+
+    @admin.display(description="Variants")
+    def variant_previews(self, obj: Asset) -> str:
+        return variant_previews_html(obj)
+
+    @admin.action(description="Rebuild variants of the selected assets")
+    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _reprocess(self, request, list(queryset))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
@@ -265,6 +399,13 @@ class AssetAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # Actions normally need the change permission; rebuilding is allowed to whoever sees assets.
+        actions = super().get_actions(request)
+        if self.has_module_permission(request):
+            actions["reprocess_selected"] = self.get_action("reprocess_selected")
+        return actions
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("variants")

@@ -212,12 +212,13 @@ def _to_srgb(img: Image.Image) -> Image.Image:
 
     icc = img.info.get("icc_profile")
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        img = (
-            img.point(lambda v: v / 256).convert("L")
-            if img.mode != "I" or img.getextrema()[1] > 255
-            else img.convert("L")
-        )
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        import numpy as np
+
+        # 16-bit (or 32-bit) greyscale: keep the top 8 bits instead of clipping at 255.
+        values = np.asarray(img.convert("I") if img.mode.startswith("I;16") else img, dtype=np.float64)
+        scale = 256.0 if values.max(initial=0) > 255 else 1.0
+        img = Image.fromarray(np.clip(values / scale, 0, 255).astype(np.uint8), "L")
     if img.mode == "P":
         img = img.convert("RGBA" if has_alpha else "RGB")
     if img.mode == "LA":

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import MinLengthValidator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -73,6 +74,15 @@ class GalleryQuerySet(models.QuerySet):
 
     def with_photo_count(self) -> GalleryQuerySet:
         return self.annotate(photo_count=Count("photos", distinct=True))
+
+    def with_cover_id(self) -> GalleryQuerySet:
+        """Annotate cover_photo_id: the chosen cover, else the first ready photo."""
+        first_ready = (
+            Photo.objects.filter(gallery=OuterRef("pk"), asset__status=AssetStatus.READY)
+            .order_by("position", "created_at")
+            .values("id")[:1]
+        )
+        return self.annotate(cover_photo_id=Coalesce("cover_id", Subquery(first_ready)))
 
 
 class Gallery(models.Model):

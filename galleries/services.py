@@ -320,3 +320,28 @@ def asset_enqueue_processing(*, asset_id: Any) -> None:
     from galleries.tasks import enqueue_process_asset
 
     enqueue_process_asset(asset_id)
+
+
+def asset_reprocess(*, asset: Asset) -> Asset:
+    """Rebuild an asset's variants and metadata from its original (after commit).
+
+    Raises Conflict while a worker is processing it.
+    """
+    from galleries.errors import Conflict
+
+    with transaction.atomic():
+        locked = Asset.objects.select_for_update().get(pk=asset.pk)
+        if locked.status == AssetStatus.PROCESSING:
+            raise Conflict("This photo is being processed right now; try again when it is done.")
+        Asset.objects.filter(pk=asset.pk).update(
+            status=AssetStatus.PENDING, attempts=0, error="", updated_at=timezone.now()
+        )
+        transaction.on_commit(lambda: _enqueue_forced(asset.pk))
+    asset.refresh_from_db()
+    return asset
+
+
+def _enqueue_forced(asset_id: Any) -> None:
+    from django_q.tasks import async_task
+
+    async_task("galleries.tasks.process_asset", str(asset_id), True, task_name=f"reprocess {asset_id}", group="process")

@@ -28,13 +28,10 @@ def _photos_for(gallery: Gallery, can_edit: bool):
 
 
 def gallery_index(request: HttpRequest) -> HttpResponse:
-    galleries = (
-        Gallery.objects.public()
-        .with_photo_count()
-        .select_related("cover__asset")
-        .prefetch_related("cover__asset__variants")
-        .order_by("-created_at")
-    )
+    galleries = list(Gallery.objects.public().with_photo_count().with_cover_id().order_by("-created_at"))
+    covers = Photo.objects.with_media().in_bulk([g.cover_photo_id for g in galleries if g.cover_photo_id])
+    for gallery in galleries:
+        gallery.cover_shown = covers.get(gallery.cover_photo_id)
     return render(request, "galleries/gallery_index.html", {"galleries": galleries})
 
 

@@ -89,6 +89,8 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
     aspect_ratio = serializers.FloatField(source="asset.aspect_ratio", allow_null=True)
     blurhash = serializers.CharField(source="asset.blurhash")
     exif = serializers.JSONField(source="asset.exif")
+    gps = serializers.SerializerMethodField(help_text="Only for the owner and admins.")
+    duration = serializers.FloatField(source="asset.duration", allow_null=True)
     variants = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
 
@@ -112,6 +114,8 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
             "aspect_ratio",
             "blurhash",
             "exif",
+            "gps",
+            "duration",
             "variants",
             "download_url",
             "created_at",
@@ -122,9 +126,13 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
     def get_variants(self, obj: Photo) -> list[dict]:
         return VariantSerializer(obj.asset.variants.all(), many=True).data
 
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_gps(self, obj: Photo) -> dict | None:
+        return obj.asset.gps if self.context.get("can_edit") else None
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_download_url(self, obj: Photo) -> str | None:
-        if not self.context.get("can_download"):
+        if not self.context.get("can_edit"):
             return None
         request = self.context["request"]
         from django.urls import reverse

@@ -9,5 +9,6 @@ urlpatterns = [
     path("galleries/<uuid:gallery_id>/restore", views.GalleryRestoreApi.as_view(), name="gallery-restore"),
     path("galleries/<uuid:gallery_id>/photos", views.GalleryPhotosApi.as_view(), name="gallery-photos"),
     path("photos/<uuid:photo_id>", views.PhotoDetailApi.as_view(), name="photo-detail"),
+    path("photos/<uuid:photo_id>/reprocess", views.PhotoReprocessApi.as_view(), name="photo-reprocess"),
     path("photos/<uuid:photo_id>/download", views.PhotoDownloadApi.as_view(), name="photo-download"),
 ]

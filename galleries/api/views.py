@@ -65,7 +65,7 @@ def _gallery_out(request: Request, gallery: Gallery) -> dict:
 
 
 def _photo_out(request: Request, photo: Photo, *, can_edit: bool) -> dict:
-    return PhotoOutputSerializer(photo, context={"request": request, "can_download": can_edit}).data
+    return PhotoOutputSerializer(photo, context={"request": request, "can_edit": can_edit}).data
 
 
 class HealthApi(APIView):
@@ -227,7 +227,7 @@ class GalleryPhotosApi(APIView):
             photos = photos.exclude(asset__status=AssetStatus.FAILED)
         paginator = PhotoPagination()
         page = paginator.paginate_queryset(photos, request, view=self)
-        data = PhotoOutputSerializer(page, many=True, context={"request": request, "can_download": can_edit}).data
+        data = PhotoOutputSerializer(page, many=True, context={"request": request, "can_edit": can_edit}).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(
@@ -304,6 +304,23 @@ class PhotoDetailApi(APIView):
         photo = get_object_or_404(Photo.objects.editable_by(request.user), pk=photo_id)
         services.photo_delete(photo=photo)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoReprocessApi(APIView):
+    permission_classes = [IsPhotographerOrReadOnly]
+
+    @extend_schema(
+        summary="Rebuild a photo's variants",
+        description="Queues the photo's variants, placeholder and metadata to be built again from the original.",
+        request=None,
+        responses={202: PhotoOutputSerializer, **errors(401, 403, 404, 409)},
+        tags=["photos"],
+    )
+    def post(self, request: Request, photo_id: uuid.UUID) -> Response:
+        photo = get_object_or_404(Photo.objects.editable_by(request.user).select_related("asset"), pk=photo_id)
+        services.asset_reprocess(asset=photo.asset)
+        photo = Photo.objects.with_media().get(pk=photo.pk)
+        return Response(_photo_out(request, photo, can_edit=True), status=status.HTTP_202_ACCEPTED)
 
 
 class PhotoDownloadApi(APIView):

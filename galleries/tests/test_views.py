@@ -105,3 +105,13 @@ def test_login_refuses_offsite_next(alice, client):
         {"username": "alice", "password": "alice-pass-123", "next": "https://evil.example/"},
     )
     assert response.status_code == 302 and "evil" not in response["Location"]
+
+
+def test_home_uses_the_first_ready_photo_when_no_cover_is_chosen(alice, client, make_gallery, add_photo):
+    from galleries.tasks import process_asset
+
+    g = make_gallery(alice, "Covered", Visibility.PUBLIC)
+    first = add_photo(g)
+    process_asset(first.asset_id)
+    html = client.get("/").content.decode()
+    assert "variants/" in html

@@ -1,0 +1,719 @@
+"""Benchmark the image variant pipeline against a naive Pillow baseline, in one run.
+
+Run from the project root:
+
+    .venv/bin/python bench/variants.py            # 24 MP landscape + EXIF-rotated portrait (~1 min)
+    .venv/bin/python bench/variants.py --quick    # 12 MP images, a fast smoke run
+    .venv/bin/python bench/variants.py --sweep    # AVIF/WebP quality and speed table for the large variant
+
+The pipeline is galleries.imaging.process_image with the project settings (IMAGE_VARIANTS,
+IMAGE_VARIANT_FORMATS, IMAGE_QUALITY, AVIF_SPEED, WEBP_METHOD). The baseline, written here, reopens
+the original for every variant, transposes it, resizes the full image with LANCZOS and saves with
+Pillow's default AVIF and WebP settings. Every ratio printed is measured in the same run.
+
+Quality is scored against a lossless reference: the original decoded fully (no draft), transposed and
+resized with LANCZOS to the variant's exact size. Scores are PSNR over RGB and SSIM over luma
+(11x11 gaussian window, sigma 1.5). The script is a report: it always exits 0 and prints MISS for a
+target it does not meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+FULL_SIZE = (6000, 4000)  # 24 MP
+QUICK_SIZE = (4256, 2832)  # 12 MP
+PIPELINE_RUNS = 3  # the pipeline is timed this many times (median); the slow baseline once
+BLURHASH_RUNS = 50
+# AVIF "at equal or better quality" than WebP: its score may trail by at most this much.
+PSNR_TOLERANCE_DB = 0.1
+SSIM_TOLERANCE = 0.001
+
+TARGET_SPEEDUP = 4.0
+TARGET_WALL_S = 0.6
+TARGET_BLURHASH_MS = 5.0
+TARGET_PEAK_MB = 300.0
+
+SWEEP_AVIF_QUALITIES = (50, 55, 60, 65, 70, 75, 80)
+SWEEP_AVIF_SPEEDS = (6, 7, 8, 9)
+SWEEP_SPEED_QUALITIES = (60, 70)
+SWEEP_WEBP_QUALITIES = (70, 75, 80, 85, 90)
+SWEEP_WEBP_REFERENCE = (80, 4)  # the WebP setting AVIF has to match: quality 80, method 4
+SWEEP_MATCH_QUALITIES = tuple(range(56, 81))
+SWEEP_MATCH_SPEEDS = (7, 8)
+
+
+# --- Django and project settings ----------------------------------------------------------------
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+@dataclass(frozen=True)
+class Config:
+    specs: list[Any]  # galleries.imaging.VariantSpec, largest first
+    table: list[tuple[str, int, int, str]]  # settings.IMAGE_VARIANTS as written
+    formats: list[str]
+    max_pixels: int
+    quality: int
+    avif_speed: int
+    webp_method: int
+
+    def process(self, fileobj: Any, **overrides: Any) -> Any:
+        from galleries import imaging
+
+        kwargs: dict[str, Any] = {
+            "specs": self.specs,
+            "formats": self.formats,
+            "max_pixels": self.max_pixels,
+            "quality": self.quality,
+            "avif_speed": self.avif_speed,
+            "webp_method": self.webp_method,
+        }
+        kwargs.update(overrides)
+        return imaging.process_image(fileobj, **kwargs)
+
+
+def load_config() -> Config:
+    setup_django()
+    from django.conf import settings
+
+    from galleries import imaging
+
+    return Config(
+        specs=imaging.specs_from(settings.IMAGE_VARIANTS),
+        table=list(settings.IMAGE_VARIANTS),
+        formats=list(settings.IMAGE_VARIANT_FORMATS),
+        max_pixels=settings.MAX_IMAGE_PIXELS,
+        quality=settings.IMAGE_QUALITY,
+        avif_speed=settings.AVIF_SPEED,
+        webp_method=settings.WEBP_METHOD,
+    )
+
+
+# --- Test pictures -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Photo:
+    name: str
+    jpeg: bytes
+    stored: tuple[int, int]
+    displayed: tuple[int, int]
+    orientation: int
+
+
+def _field(rng: np.random.Generator, width: int, height: int, cell: int) -> np.ndarray:
+    """A smooth random field (roughly unit amplitude) with features about `cell` pixels across."""
+    small = rng.standard_normal((height // cell + 3, width // cell + 3), dtype=np.float32)
+    return np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC))
+
+
+def _curve(rng: np.random.Generator, n: int, points: int, amplitude: float) -> np.ndarray:
+    return np.interp(np.linspace(0, 1, n), np.linspace(0, 1, points), rng.uniform(-amplitude, amplitude, points))
+
+
+def make_photo(width: int, height: int, seed: int) -> np.ndarray:
+    """A photograph-like RGB picture: sky with clouds, hills, buildings, trees, texture and sensor noise."""
+    rng = np.random.default_rng(seed)
+    # Low-frequency scene at quarter resolution.
+    lw, lh = width // 4, height // 4
+    y = np.linspace(0, 1, lh, dtype=np.float32)[:, None]
+    horizon = (0.5 + _curve(rng, lw, 10, 0.08) + _curve(rng, lw, 80, 0.012)).astype(np.float32)[None, :]
+    sky = y < horizon
+    t = np.clip(y / horizon, 0, 1)[..., None]
+    sky_rgb = (1 - t) * np.array([60, 110, 185], np.float32) + t * np.array([205, 218, 232], np.float32)
+    clouds = np.clip(_field(rng, lw, lh, lw // 12) + 0.5 * _field(rng, lw, lh, lw // 40) - 0.3, 0, 1)
+    sky_rgb += clouds[..., None] * (np.array([245, 245, 248], np.float32) - sky_rgb) * 0.8
+    mix = np.clip(0.5 + 0.6 * _field(rng, lw, lh, lw // 10), 0, 1)[..., None]
+    ground_rgb = (1 - mix) * np.array([58, 92, 38], np.float32) + mix * np.array([120, 100, 66], np.float32)
+    ground_rgb *= (1.0 - 0.35 * np.clip((y - horizon) / (1 - horizon), 0, 1))[..., None]
+    ground_rgb *= (1 + 0.12 * _field(rng, lw, lh, 16))[..., None]
+    base = np.where(sky[..., None], sky_rgb, ground_rgb)
+    detail = np.where(sky, 0.15, 1.0).astype(np.float32)
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).resize((width, height), Image.Resampling.BICUBIC)
+    detail_full = np.asarray(Image.fromarray(detail).resize((width, height), Image.Resampling.BILINEAR))
+    del base, sky_rgb, ground_rgb
+
+    # Sharp-edged objects at full resolution.
+    draw = ImageDraw.Draw(img, "RGBA")
+    line = (horizon[0] * height).astype(int)
+    for _ in range(12):  # buildings with windows
+        bw, bh = int(rng.integers(width // 40, width // 12)), int(rng.integers(height // 10, height // 3))
+        x0 = int(rng.integers(0, width - bw))
+        ground = int(line[min(lw - 1, x0 // 4)]) + int(rng.integers(0, height // 20))
+        wall = tuple(int(c) for c in rng.integers(60, 200, 3))
+        draw.rectangle((x0, ground - bh, x0 + bw, ground), fill=(*wall, 255))
+        step = max(12, bw // 10)
+        for wy in range(ground - bh + step // 2, ground - step, step):
+            for wx in range(x0 + step // 3, x0 + bw - step // 2, step):
+                lit = int(rng.integers(30, 230))
+                draw.rectangle((wx, wy, wx + step // 2, wy + step * 2 // 3), fill=(lit, lit, int(lit * 0.9), 255))
+    for _ in range(160):  # trees and bushes, translucent so they overlap
+        cx = int(rng.integers(0, width))
+        cy = int(line[min(lw - 1, cx // 4)]) + int(rng.integers(-height // 30, height // 2))
+        r = int(rng.integers(width // 200, width // 30))
+        green = (int(rng.integers(20, 80)), int(rng.integers(60, 140)), int(rng.integers(15, 60)))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + int(r * 1.3)), fill=(*green, int(rng.integers(150, 255))))
+    for _ in range(50):  # rocks
+        cx, cy = int(rng.integers(0, width)), int(rng.integers(height // 2, height))
+        r = int(rng.integers(width // 300, width // 40))
+        pts = [
+            (cx + r * math.cos(a) * rng.uniform(0.6, 1.2), cy + r * math.sin(a) * rng.uniform(0.5, 1.0))
+            for a in np.linspace(0, 2 * math.pi, 9)
+        ]
+        grey = int(rng.integers(70, 180))
+        draw.polygon(pts, fill=(grey, grey - 5, grey - 12, 230))
+    for _ in range(30):  # wires and branches
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        x1, y1 = x0 + int(rng.integers(-width // 4, width // 4)), y0 + int(rng.integers(-height // 8, height // 8))
+        draw.line((x0, y0, x1, y1), fill=(30, 30, 30, 220), width=int(rng.integers(2, 7)))
+    img = img.filter(ImageFilter.GaussianBlur(0.7))  # lens softness
+
+    # Texture (grass, foliage, grain) and sensor noise.
+    pixels = np.asarray(img, dtype=np.float32)
+    del img
+    texture = 9 * _field(rng, width, height, 24) + 7 * _field(rng, width, height, 5) + 5 * _field(rng, width, height, 2)
+    texture *= detail_full
+    pixels += texture[..., None]
+    del texture, detail_full
+    pixels += rng.standard_normal(pixels.shape, dtype=np.float32) * 3.0
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def _jpeg(pixels: np.ndarray, orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "BenchCam"
+    exif[0x0110] = "BenchCam R24"
+    exif[0x0112] = orientation
+    exif[0x0132] = "2024:05:01 12:00:00"
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=92, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def make_photos(size: tuple[int, int]) -> list[Photo]:
+    width, height = size
+    landscape = _jpeg(make_photo(width, height, seed=1), orientation=1)
+    # A portrait shot on a camera held sideways: stored landscape, EXIF 6 turns it 90° clockwise for display.
+    portrait = _jpeg(np.ascontiguousarray(np.rot90(make_photo(height, width, seed=2))), orientation=6)
+    return [
+        Photo("landscape", landscape, (width, height), (width, height), 1),
+        Photo("portrait (EXIF 6)", portrait, (width, height), (height, width), 6),
+    ]
+
+
+# --- Scores ----------------------------------------------------------------------------------------
+
+
+def _gaussian(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    x = np.arange(size) - size // 2
+    w = np.exp(-(x**2) / (2 * sigma**2))
+    return w / w.sum()
+
+
+def _filter(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Separable 'valid' convolution with a symmetric 1-D kernel."""
+    n = len(w)
+    cols = a.shape[1] - n + 1
+    tmp = sum(w[k] * a[:, k : k + cols] for k in range(n))
+    rows = a.shape[0] - n + 1
+    return sum(w[k] * tmp[k : k + rows, :] for k in range(n))
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM over luma, 11x11 gaussian window (sigma 1.5), as in Wang et al. 2004."""
+    x, y = _luma(a.astype(np.float64)), _luma(b.astype(np.float64))
+    w = _gaussian()
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = _filter(x, w), _filter(y, w)
+    sxx = _filter(x * x, w) - mx * mx
+    syy = _filter(y * y, w) - my * my
+    sxy = _filter(x * y, w) - mx * my
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return float(s.mean())
+
+
+@dataclass(frozen=True)
+class Score:
+    psnr: float
+    ssim: float
+
+    def at_least(self, other: Score) -> bool:
+        return self.psnr >= other.psnr - PSNR_TOLERANCE_DB and self.ssim >= other.ssim - SSIM_TOLERANCE
+
+
+def score(data: bytes, reference: np.ndarray) -> Score:
+    with Image.open(io.BytesIO(data)) as im:
+        decoded = np.asarray(im.convert("RGB"))
+    if decoded.shape != reference.shape:
+        raise ValueError(f"decoded {decoded.shape} != reference {reference.shape}")
+    return Score(psnr(decoded, reference), ssim(decoded, reference))
+
+
+def full_reference(jpeg: bytes) -> Image.Image:
+    """The original decoded at full size (no draft), transposed, in RGB."""
+    with Image.open(io.BytesIO(jpeg)) as im:
+        im.load()
+        return ImageOps.exif_transpose(im).convert("RGB")
+
+
+def reference_for(full: Image.Image, width: int, height: int, fit: str) -> np.ndarray:
+    if fit == "cover":
+        return np.asarray(ImageOps.fit(full, (width, height), Image.Resampling.LANCZOS))
+    return np.asarray(full.resize((width, height), Image.Resampling.LANCZOS))
+
+
+# --- Measurement helpers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, Timing]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, Timing(time.perf_counter() - w0, time.process_time() - c0)
+
+
+def _inside(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    scale = min(box[0] / size[0], box[1] / size[1], 1.0)  # never upscale
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def naive_baseline(jpeg: bytes, cfg: Config) -> dict[tuple[str, str], bytes]:
+    """What one would write first: per variant, reopen, transpose, resize the full image, save with defaults."""
+    out: dict[tuple[str, str], bytes] = {}
+    for name, width, height, fit in cfg.table:
+        with Image.open(io.BytesIO(jpeg)) as im:
+            img = ImageOps.exif_transpose(im)
+        if fit == "cover":
+            frame = ImageOps.fit(img, (min(width, img.width), min(height, img.height)), Image.Resampling.LANCZOS)
+        else:
+            frame = img.resize(_inside(img.size, (width, height)), Image.Resampling.LANCZOS)
+        for fmt in cfg.formats:
+            buf = io.BytesIO()
+            frame.save(buf, fmt.upper())  # Pillow defaults: AVIF quality 75 speed 6, WebP quality 80 method 4
+            out[(name, fmt)] = buf.getvalue()
+    return out
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1024:,.1f} KB"
+
+
+def _mb_rss(kb: int) -> float:
+    return kb / 1024  # Linux reports ru_maxrss in KiB
+
+
+def _ok(flag: bool) -> str:
+    return "PASS" if flag else "MISS"
+
+
+def warm_up(cfg: Config) -> None:
+    """Load codecs and lazy imports so the first timed run does not pay for them."""
+    buf = io.BytesIO()
+    Image.fromarray(make_photo(400, 300, seed=9)).save(buf, "JPEG", quality=92)
+    data = buf.getvalue()
+    cfg.process(io.BytesIO(data))
+    naive_baseline(data, cfg)
+
+
+# --- Peak memory in a fresh process ------------------------------------------------------------------
+
+
+def memory_child(path: str) -> None:
+    """Runs in a fresh interpreter: process one image and report ru_maxrss before and after."""
+    cfg = load_config()
+    from galleries import imaging  # noqa: F401 - imported before the baseline on purpose
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((64, 96, 3), 128, np.uint8)).save(buf, "JPEG")
+    cfg.process(io.BytesIO(buf.getvalue()))  # loads codecs and lazy imports on a tiny picture
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open(path, "rb") as original:
+        result = cfg.process(original)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = next(
+        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
+    )
+    print(json.dumps({"before_kb": before, "after_kb": after, "vmhwm_kb": hwm, "renditions": len(result.renditions)}))
+
+
+def measure_memory(photo: Photo) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "original.jpg"
+        path.write_bytes(photo.jpeg)
+        # Linux carries the exec-ing process's peak RSS into the new program's ru_maxrss, and this process
+        # has held several 24 MP float arrays. A tiny launcher interpreter starts the measured child instead.
+        launcher = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+        child = [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(path)]
+        proc = subprocess.run(
+            [sys.executable, "-c", launcher, *child],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory child failed:\n{proc.stderr}")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak = _mb_rss(report["after_kb"])
+    if abs(peak - _mb_rss(report["vmhwm_kb"])) > 2:
+        print(f"  note: ru_maxrss {peak:.1f} MB differs from VmHWM {_mb_rss(report['vmhwm_kb']):.1f} MB")
+    return peak, peak - _mb_rss(report["before_kb"])
+
+
+# --- The default report -------------------------------------------------------------------------------
+
+
+@dataclass
+class ImageResult:
+    photo: Photo
+    naive: Timing
+    pipeline: Timing
+    avif_ok: list[tuple[str, bool]]
+
+
+def bench_image(photo: Photo, cfg: Config) -> ImageResult:
+    mp = photo.stored[0] * photo.stored[1] / 1e6
+    print(
+        f"\n== {photo.name}: stored {photo.stored[0]}x{photo.stored[1]}, displayed "
+        f"{photo.displayed[0]}x{photo.displayed[1]} ({mp:.1f} MP, JPEG q92 {_kb(len(photo.jpeg))})"
+    )
+
+    naive, naive_t = timed(lambda: naive_baseline(photo.jpeg, cfg))
+    runs = [timed(lambda: cfg.process(io.BytesIO(photo.jpeg))) for _ in range(PIPELINE_RUNS)]
+    result = runs[0][0]
+    pipe_t = Timing(statistics.median(t.wall for _, t in runs), statistics.median(t.cpu for _, t in runs))
+
+    print(f"  naive baseline   wall {naive_t.wall:6.2f} s   cpu {naive_t.cpu:6.2f} s   (1 run)")
+    print(f"  pipeline         wall {pipe_t.wall:6.2f} s   cpu {pipe_t.cpu:6.2f} s   (median of {PIPELINE_RUNS})")
+    print(f"  speedup          wall {naive_t.wall / pipe_t.wall:6.1f} x   cpu {naive_t.cpu / pipe_t.cpu:6.1f} x")
+    print(f"  blurhash {result.blurhash}; EXIF {result.exif}")
+    print(f"  pipeline stages (one run, rebuilt from its helpers): {stage_breakdown(photo, cfg)}")
+
+    full = full_reference(photo.jpeg)
+    table = {(r.name, r.format): r for r in result.renditions}
+    print(
+        f"\n  {'variant':<10}{'size':>10} | {'AVIF bytes':>11}{'PSNR':>7}{'SSIM':>8} | {'WebP bytes':>11}"
+        f"{'PSNR':>7}{'SSIM':>8} | {'AVIF/WebP':>9}  AVIF ≤ WebP bytes at ≥ score"
+    )
+    avif_ok: list[tuple[str, bool]] = []
+    naive_rows: list[str] = []
+    for spec in cfg.specs:
+        avif, webp = table[(spec.name, "avif")], table[(spec.name, "webp")]
+        ref = reference_for(full, avif.width, avif.height, spec.fit)
+        sa, sw = score(avif.data, ref), score(webp.data, ref)
+        ok = len(avif.data) <= len(webp.data) and sa.at_least(sw)
+        avif_ok.append((spec.name, ok))
+        print(
+            f"  {spec.name:<10}{f'{avif.width}x{avif.height}':>10} | {_kb(len(avif.data)):>11}{sa.psnr:7.2f}"
+            f"{sa.ssim:8.4f} | {_kb(len(webp.data)):>11}{sw.psnr:7.2f}{sw.ssim:8.4f} | "
+            f"{len(avif.data) / len(webp.data):9.2f}  {'yes' if ok else 'no'}"
+        )
+        na, nw = naive[(spec.name, "avif")], naive[(spec.name, "webp")]
+        with Image.open(io.BytesIO(na)) as im:
+            naive_size = im.size
+        naive_ref = ref if naive_size == (avif.width, avif.height) else reference_for(full, *naive_size, spec.fit)
+        ta, tw = score(na, naive_ref), score(nw, naive_ref)
+        naive_rows.append(
+            f"  {spec.name:<10}{f'{naive_size[0]}x{naive_size[1]}':>10} | {_kb(len(na)):>11}{ta.psnr:7.2f}"
+            f"{ta.ssim:8.4f} | {_kb(len(nw)):>11}{tw.psnr:7.2f}{tw.ssim:8.4f} | {len(na) / len(nw):9.2f}"
+        )
+    print("  naive baseline renditions (Pillow defaults: AVIF q75 speed 6, WebP q80 method 4), scored the same way:")
+    print("\n".join(naive_rows))
+    return ImageResult(photo, naive_t, pipe_t, avif_ok)
+
+
+def blurhash_ms(photo: Photo) -> float:
+    from galleries.imaging import blurhash_of
+
+    full = full_reference(photo.jpeg)
+    small = full.resize(_inside(full.size, (300, 300)), Image.Resampling.LANCZOS)
+    for _ in range(3):
+        blurhash_of(small)
+    samples = []
+    for _ in range(BLURHASH_RUNS):
+        t0 = time.perf_counter()
+        blurhash_of(small)
+        samples.append(time.perf_counter() - t0)
+    print(
+        f"\n== blurhash_of on a {small.width}x{small.height} image: median {statistics.median(samples) * 1e3:.2f} ms "
+        f"(min {min(samples) * 1e3:.2f}, max {max(samples) * 1e3:.2f}, {BLURHASH_RUNS} runs)"
+    )
+    return statistics.median(samples) * 1e3
+
+
+def default_run(cfg: Config, size: tuple[int, int], quick: bool) -> None:
+    started = time.perf_counter()
+    photos, gen_t = timed(lambda: make_photos(size))
+    print(f"generated {len(photos)} test JPEGs ({size[0]}x{size[1]}) in {gen_t.wall:.1f} s")
+    warm_up(cfg)
+    results = [bench_image(photo, cfg) for photo in photos]
+    bh_ms = blurhash_ms(photos[0])
+
+    print("\n== peak memory, pipeline on one image in a fresh process (ru_maxrss)")
+    peaks = []
+    for photo in photos:
+        peak, increase = measure_memory(photo)
+        peaks.append((peak, increase))
+        print(f"  {photo.name:<18} peak {peak:6.1f} MB   increase while processing {increase:6.1f} MB")
+
+    mp = size[0] * size[1] / 1e6
+    min_speedup = min(r.naive.wall / r.pipeline.wall for r in results)
+    max_wall = max(r.pipeline.wall for r in results)
+    avif_misses = [f"{r.photo.name.split()[0]}/{name}" for r in results for name, ok in r.avif_ok if not ok]
+    avif_total = sum(len(r.avif_ok) for r in results)
+    max_peak = max(p for p, _ in peaks)
+    max_increase = max(i for _, i in peaks)
+    note = f" (--quick: {mp:.0f} MP images, not 24 MP)" if quick else ""
+    print(
+        f"\n== summary{note}; settings: quality {cfg.quality}, avif_speed {cfg.avif_speed}, "
+        f"webp_method {cfg.webp_method}, formats {cfg.formats}"
+    )
+    print(
+        f"  {_ok(min_speedup >= TARGET_SPEEDUP)}  pipeline ≥ {TARGET_SPEEDUP:.0f}x faster than naive baseline: "
+        f"{min_speedup:.1f}x (worst image, wall)"
+    )
+    print(
+        f"  {_ok(max_wall <= TARGET_WALL_S)}  ≤ {TARGET_WALL_S} s wall per {mp:.0f} MP image: {max_wall:.2f} s (worst image)"
+    )
+    print(
+        f"  {_ok(not avif_misses)}  AVIF ≤ WebP bytes at ≥ score (PSNR -{PSNR_TOLERANCE_DB} dB, SSIM -{SSIM_TOLERANCE} "
+        f"tolerance): {avif_total - len(avif_misses)}/{avif_total} variants"
+        + (f"; misses: {', '.join(avif_misses)}" if avif_misses else "")
+    )
+    print(f"  {_ok(bh_ms <= TARGET_BLURHASH_MS)}  blurhash ≤ {TARGET_BLURHASH_MS:.0f} ms: {bh_ms:.2f} ms")
+    print(
+        f"  {_ok(max_peak <= TARGET_PEAK_MB)}  peak memory ≤ {TARGET_PEAK_MB:.0f} MB: {max_peak:.0f} MB absolute peak "
+        f"(increase while processing {max_increase:.0f} MB)"
+    )
+    print(f"total bench time {time.perf_counter() - started:.0f} s")
+
+
+# --- --sweep: encoder settings for the large variant ---------------------------------------------------
+
+
+def _pipeline_frames(photo: Photo, cfg: Config) -> dict[str, Image.Image]:
+    """The frames process_image encodes, rebuilt with its own helpers (same decode, draft and resize chain)."""
+    from galleries import imaging
+
+    img, _ = imaging._decode(io.BytesIO(photo.jpeg), largest=cfg.specs[0], max_pixels=cfg.max_pixels)
+    source = imaging._to_srgb(ImageOps.exif_transpose(img))
+    frames = {}
+    for spec in cfg.specs:
+        if spec.fit == "cover":
+            side = (min(spec.width, source.width), min(spec.height, source.height))
+            frames[spec.name] = ImageOps.fit(source, side, Image.Resampling.LANCZOS)
+        else:
+            size = imaging._fit_inside(source.width, source.height, spec.width, spec.height)
+            if size != source.size:
+                source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            frames[spec.name] = source
+    return frames
+
+
+def stage_breakdown(photo: Photo, cfg: Config) -> str:
+    """Where process_image spends its time, step by step, using the same helpers it calls."""
+    from galleries import imaging
+
+    t0 = time.perf_counter()
+    img, _ = imaging._decode(io.BytesIO(photo.jpeg), largest=cfg.specs[0], max_pixels=cfg.max_pixels)
+    t1 = time.perf_counter()
+    source = imaging._to_srgb(ImageOps.exif_transpose(img))
+    t2 = time.perf_counter()
+    resize = 0.0
+    encode = dict.fromkeys(cfg.formats, 0.0)
+    for spec in cfg.specs:
+        r0 = time.perf_counter()
+        if spec.fit == "cover":
+            side = (min(spec.width, source.width), min(spec.height, source.height))
+            frame = ImageOps.fit(source, side, Image.Resampling.LANCZOS)
+        else:
+            size = imaging._fit_inside(source.width, source.height, spec.width, spec.height)
+            if size != source.size:
+                source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            frame = source
+        resize += time.perf_counter() - r0
+        for fmt in cfg.formats:
+            e0 = time.perf_counter()
+            imaging._encode(frame, fmt, quality=cfg.quality, avif_speed=cfg.avif_speed, webp_method=cfg.webp_method)
+            encode[fmt] += time.perf_counter() - e0
+    b0 = time.perf_counter()
+    imaging.blurhash_of(source)
+    blurhash = time.perf_counter() - b0
+    parts = [
+        f"decode {t1 - t0:.3f} s (draft to {img.width}x{img.height})",
+        f"orient+sRGB {t2 - t1:.3f}",
+        f"resize {resize:.3f}",
+    ]
+    parts += [f"{fmt} encode {secs:.3f}" for fmt, secs in encode.items()]
+    parts.append(f"blurhash {blurhash:.3f}")
+    return ", ".join(parts)
+
+
+def _encode(frame: Image.Image, fmt: str, quality: int, effort: int) -> tuple[bytes, float]:
+    from galleries import imaging
+
+    best, data = math.inf, b""
+    for _ in range(2):
+        t0 = time.perf_counter()
+        data = imaging._encode(frame, fmt, quality=quality, avif_speed=effort, webp_method=effort)
+        best = min(best, time.perf_counter() - t0)
+    return data, best
+
+
+def sweep(cfg: Config, size: tuple[int, int]) -> None:
+    photo = make_photos(size)[0]
+    warm_up(cfg)
+    frames = _pipeline_frames(photo, cfg)
+    full = full_reference(photo.jpeg)
+    refs = {s.name: reference_for(full, frames[s.name].width, frames[s.name].height, s.fit) for s in cfg.specs}
+    large = cfg.specs[0].name
+    frame = frames[large]
+    print(
+        f"== sweep: '{large}' variant {frame.width}x{frame.height} of the {size[0]}x{size[1]} landscape "
+        f"(encode time: best of 2)"
+    )
+
+    rows: list[tuple[str, int, int, bytes, float]] = []
+    for q in SWEEP_WEBP_QUALITIES:
+        rows.append(("webp", q, 4, *_encode(frame, "webp", q, 4)))
+    rows.append(("webp", 80, 6, *_encode(frame, "webp", 80, 6)))
+    for q in SWEEP_AVIF_QUALITIES:
+        rows.append(("avif", q, 8, *_encode(frame, "avif", q, 8)))
+    for speed in SWEEP_AVIF_SPEEDS:
+        if speed == 8:
+            continue
+        for q in SWEEP_SPEED_QUALITIES:
+            rows.append(("avif", q, speed, *_encode(frame, "avif", q, speed)))
+
+    scored = [(fmt, q, e, data, secs, score(data, refs[large])) for fmt, q, e, data, secs in rows]
+    ref_row = next(r for r in scored if r[0] == "webp" and (r[1], r[2]) == SWEEP_WEBP_REFERENCE)
+    ref_bytes, ref_score = len(ref_row[3]), ref_row[5]
+    print(
+        f"\n  {'format':<6}{'quality':>8}{'speed/method':>14}{'bytes':>12}{'vs webp80':>10}{'PSNR':>8}{'SSIM':>8}"
+        f"{'encode s':>10}  ≤ WebP q80 bytes at ≥ score"
+    )
+    for fmt, q, effort, data, secs, s in scored:
+        ok = len(data) <= ref_bytes and s.at_least(ref_score)
+        flag = "yes" if ok else "no" if fmt == "avif" else ""
+        print(
+            f"  {fmt:<6}{q:>8}{effort:>14}{len(data):>12,}{len(data) / ref_bytes:>10.2f}{s.psnr:>8.2f}"
+            f"{s.ssim:>8.4f}{secs:>10.3f}  {flag}"
+        )
+
+    print(
+        f"\n== lowest AVIF quality matching WebP q{SWEEP_WEBP_REFERENCE[0]} method {SWEEP_WEBP_REFERENCE[1]} on every "
+        f"variant of both images (score within PSNR -{PSNR_TOLERANCE_DB} dB / SSIM -{SSIM_TOLERANCE}); 'ok q' = the "
+        "AVIF qualities that are both no larger and at least as good"
+    )
+    print(
+        f"  {'image':<10}{'variant':<10}{'size':>10} | {'WebP bytes':>10}{'PSNR':>7}{'SSIM':>8} | {'speed':>5}"
+        f"{'AVIF q':>7}{'bytes':>9}{'ratio':>7}{'PSNR':>7}{'SSIM':>8}  ok q"
+    )
+    portrait = make_photos(size)[1]
+    oks: dict[int, list[set[int]]] = {speed: [] for speed in SWEEP_MATCH_SPEEDS}
+    for pic, pic_frames in ((photo, frames), (portrait, _pipeline_frames(portrait, cfg))):
+        pic_full = full_reference(pic.jpeg)
+        for spec in cfg.specs:
+            fr = pic_frames[spec.name]
+            ref = reference_for(pic_full, fr.width, fr.height, spec.fit)
+            webp, _ = _encode(fr, "webp", *SWEEP_WEBP_REFERENCE)
+            sw = score(webp, ref)
+            for speed in SWEEP_MATCH_SPEEDS:
+                matched: tuple[int, bytes, Score] | None = None
+                ok_q: set[int] = set()
+                for q in SWEEP_MATCH_QUALITIES:
+                    avif, _ = _encode(fr, "avif", q, speed)
+                    if len(avif) > len(webp) and matched:
+                        break  # larger qualities only grow
+                    sa = score(avif, ref)
+                    if sa.at_least(sw):
+                        matched = matched or (q, avif, sa)
+                        if len(avif) <= len(webp):
+                            ok_q.add(q)
+                oks[speed].append(ok_q)
+                head = f"  {pic.name.split()[0]:<10}{spec.name:<10}{f'{fr.width}x{fr.height}':>10} | "
+                head += f"{len(webp):>10,}{sw.psnr:7.2f}{sw.ssim:8.4f} | {speed:>5}"
+                if matched is None:
+                    print(f"{head}{'>' + str(SWEEP_MATCH_QUALITIES[-1]):>7}")
+                    continue
+                q, avif, sa = matched
+                span = f"{min(ok_q)}-{max(ok_q)}" if ok_q else "none"
+                print(f"{head}{q:>7}{len(avif):>9,}{len(avif) / len(webp):7.2f}{sa.psnr:7.2f}{sa.ssim:8.4f}  {span}")
+    for speed, sets in oks.items():
+        common = set.intersection(*sets) if sets else set()
+        big = set.intersection(
+            *(sets[i] for i in range(len(sets)) if cfg.specs[i % len(cfg.specs)].name in ("large", "medium"))
+        )
+        print(
+            f"  speed {speed}: AVIF qualities that pass on every variant: {sorted(common) or 'none'}; "
+            f"on large and medium: {sorted(big) or 'none'}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="12 MP test images instead of 24 MP")
+    parser.add_argument("--sweep", action="store_true", help="AVIF/WebP quality and speed table for the large variant")
+    parser.add_argument("--memory-child", metavar="PATH", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return 0
+    cfg = load_config()
+    from PIL import features
+
+    size = QUICK_SIZE if args.quick else FULL_SIZE
+    print(
+        f"Pillow {Image.__version__}, libavif {features.version('avif')}, libwebp {features.version('webp')}, "
+        f"numpy {np.__version__}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    if args.sweep:
+        sweep(cfg, size)
+    else:
+        default_run(cfg, size, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

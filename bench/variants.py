@@ -61,6 +61,7 @@ SWEEP_WEBP_QUALITIES = (70, 75, 80, 85, 90)
 SWEEP_WEBP_REFERENCE = (80, 4)  # the WebP setting AVIF has to match: quality 80, method 4
 SWEEP_MATCH_QUALITIES = tuple(range(56, 81))
 SWEEP_MATCH_SPEEDS = (7, 8)
+SWEEP_CANDIDATES = ((80, 8), (64, 8), (66, 8), (66, 7), (67, 7))  # (AVIF quality, AVIF speed), from the tables above
 
 
 # --- Django and project settings ----------------------------------------------------------------
@@ -533,35 +534,36 @@ def default_run(cfg: Config, size: tuple[int, int], quick: bool) -> None:
 
 
 def _pipeline_frames(photo: Photo, cfg: Config) -> dict[str, Image.Image]:
-    """The frames process_image encodes, rebuilt with its own helpers (same decode, draft and resize chain)."""
+    """The frames process_image encodes (same decode, draft and resize chain)."""
+    return emulate_pipeline(photo, cfg, dict.fromkeys(cfg.formats, cfg.quality), cfg.avif_speed, cfg.webp_method).frames
+
+
+@dataclass
+class Emulated:
+    stages: dict[str, float]
+    draft: tuple[int, int]
+    renditions: dict[tuple[str, str], bytes]
+    frames: dict[str, Image.Image]
+
+    @property
+    def wall(self) -> float:
+        return sum(self.stages.values())
+
+
+def emulate_pipeline(photo: Photo, cfg: Config, quality: dict[str, int], avif_speed: int, webp_method: int) -> Emulated:
+    """process_image step by step, with its own helpers, timing each step; quality may differ per format."""
     from galleries import imaging
 
-    img, _ = imaging._decode(io.BytesIO(photo.jpeg), largest=cfg.specs[0], max_pixels=cfg.max_pixels)
-    source = imaging._to_srgb(ImageOps.exif_transpose(img))
-    frames = {}
-    for spec in cfg.specs:
-        if spec.fit == "cover":
-            side = (min(spec.width, source.width), min(spec.height, source.height))
-            frames[spec.name] = ImageOps.fit(source, side, Image.Resampling.LANCZOS)
-        else:
-            size = imaging._fit_inside(source.width, source.height, spec.width, spec.height)
-            if size != source.size:
-                source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-            frames[spec.name] = source
-    return frames
-
-
-def stage_breakdown(photo: Photo, cfg: Config) -> str:
-    """Where process_image spends its time, step by step, using the same helpers it calls."""
-    from galleries import imaging
-
+    stages: dict[str, float] = {}
     t0 = time.perf_counter()
     img, _ = imaging._decode(io.BytesIO(photo.jpeg), largest=cfg.specs[0], max_pixels=cfg.max_pixels)
     t1 = time.perf_counter()
     source = imaging._to_srgb(ImageOps.exif_transpose(img))
-    t2 = time.perf_counter()
-    resize = 0.0
-    encode = dict.fromkeys(cfg.formats, 0.0)
+    stages["decode"], stages["orient+sRGB"] = t1 - t0, time.perf_counter() - t1
+    stages["resize"] = 0.0
+    stages.update({f"{fmt} encode": 0.0 for fmt in cfg.formats})
+    renditions: dict[tuple[str, str], bytes] = {}
+    frames: dict[str, Image.Image] = {}
     for spec in cfg.specs:
         r0 = time.perf_counter()
         if spec.fit == "cover":
@@ -572,22 +574,25 @@ def stage_breakdown(photo: Photo, cfg: Config) -> str:
             if size != source.size:
                 source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
             frame = source
-        resize += time.perf_counter() - r0
+        stages["resize"] += time.perf_counter() - r0
+        frames[spec.name] = frame
         for fmt in cfg.formats:
             e0 = time.perf_counter()
-            imaging._encode(frame, fmt, quality=cfg.quality, avif_speed=cfg.avif_speed, webp_method=cfg.webp_method)
-            encode[fmt] += time.perf_counter() - e0
+            renditions[(spec.name, fmt)] = imaging._encode(
+                frame, fmt, quality=quality[fmt], avif_speed=avif_speed, webp_method=webp_method
+            )
+            stages[f"{fmt} encode"] += time.perf_counter() - e0
     b0 = time.perf_counter()
     imaging.blurhash_of(source)
-    blurhash = time.perf_counter() - b0
-    parts = [
-        f"decode {t1 - t0:.3f} s (draft to {img.width}x{img.height})",
-        f"orient+sRGB {t2 - t1:.3f}",
-        f"resize {resize:.3f}",
-    ]
-    parts += [f"{fmt} encode {secs:.3f}" for fmt, secs in encode.items()]
-    parts.append(f"blurhash {blurhash:.3f}")
-    return ", ".join(parts)
+    stages["blurhash"] = time.perf_counter() - b0
+    return Emulated(stages, img.size, renditions, frames)
+
+
+def stage_breakdown(photo: Photo, cfg: Config) -> str:
+    """Where process_image spends its time (one emulated run)."""
+    run = emulate_pipeline(photo, cfg, dict.fromkeys(cfg.formats, cfg.quality), cfg.avif_speed, cfg.webp_method)
+    parts = [f"{name} {secs:.3f}" for name, secs in run.stages.items()]
+    return f"total {run.wall:.3f} s = " + ", ".join(parts) + f" (JPEG draft decoded {run.draft[0]}x{run.draft[1]})"
 
 
 def _encode(frame: Image.Image, fmt: str, quality: int, effort: int) -> tuple[bytes, float]:
@@ -602,7 +607,7 @@ def _encode(frame: Image.Image, fmt: str, quality: int, effort: int) -> tuple[by
 
 
 def sweep(cfg: Config, size: tuple[int, int]) -> None:
-    photo = make_photos(size)[0]
+    photo, portrait = make_photos(size)
     warm_up(cfg)
     frames = _pipeline_frames(photo, cfg)
     full = full_reference(photo.jpeg)
@@ -650,7 +655,6 @@ def sweep(cfg: Config, size: tuple[int, int]) -> None:
         f"  {'image':<10}{'variant':<10}{'size':>10} | {'WebP bytes':>10}{'PSNR':>7}{'SSIM':>8} | {'speed':>5}"
         f"{'AVIF q':>7}{'bytes':>9}{'ratio':>7}{'PSNR':>7}{'SSIM':>8}  ok q"
     )
-    portrait = make_photos(size)[1]
     oks: dict[int, list[set[int]]] = {speed: [] for speed in SWEEP_MATCH_SPEEDS}
     for pic, pic_frames in ((photo, frames), (portrait, _pipeline_frames(portrait, cfg))):
         pic_full = full_reference(pic.jpeg)
@@ -689,6 +693,45 @@ def sweep(cfg: Config, size: tuple[int, int]) -> None:
             f"  speed {speed}: AVIF qualities that pass on every variant: {sorted(common) or 'none'}; "
             f"on large and medium: {sorted(big) or 'none'}"
         )
+    candidates(cfg, (photo, portrait))
+
+
+def candidates(cfg: Config, photos: tuple[Photo, ...]) -> None:
+    """Whole pipeline (emulated, so AVIF and WebP may take different qualities) with candidate settings."""
+    webp_q, webp_method = SWEEP_WEBP_REFERENCE
+    print(
+        f"\n== candidate settings, whole pipeline emulated step by step (median of {PIPELINE_RUNS} runs), "
+        f"WebP q{webp_q} method {webp_method}"
+    )
+    print(
+        f"  {'AVIF setting':<14}{'image':<11}{'wall s':>7}{'AVIF total':>12}{'WebP total':>12}{'ratio':>7}"
+        "  AVIF ≤ WebP at ≥ score, per variant"
+    )
+    refs: dict[str, dict[str, np.ndarray]] = {}
+    for pic in photos:
+        frames = _pipeline_frames(pic, cfg)
+        full = full_reference(pic.jpeg)
+        refs[pic.name] = {
+            s.name: reference_for(full, frames[s.name].width, frames[s.name].height, s.fit) for s in cfg.specs
+        }
+    for avif_q, speed in SWEEP_CANDIDATES:
+        for pic in photos:
+            quality = {"avif": avif_q, "webp": webp_q}
+            runs = [emulate_pipeline(pic, cfg, quality, speed, webp_method) for _ in range(PIPELINE_RUNS)]
+            wall = statistics.median(r.wall for r in runs)
+            rend = runs[0].renditions
+            verdicts = []
+            for spec in cfg.specs:
+                avif, webp = rend[(spec.name, "avif")], rend[(spec.name, "webp")]
+                ref = refs[pic.name][spec.name]
+                ok = len(avif) <= len(webp) and score(avif, ref).at_least(score(webp, ref))
+                verdicts.append(f"{spec.name} {'✓' if ok else '✗'}")
+            a_total = sum(len(d) for (_, fmt), d in rend.items() if fmt == "avif")
+            w_total = sum(len(d) for (_, fmt), d in rend.items() if fmt == "webp")
+            print(
+                f"  {f'q{avif_q} speed {speed}':<14}{pic.name.split()[0]:<11}{wall:>7.3f}{_kb(a_total):>12}"
+                f"{_kb(w_total):>12}{a_total / w_total:>7.2f}  {', '.join(verdicts)}"
+            )
 
 
 def main() -> int:

@@ -88,7 +88,8 @@ def inspect_image(fileobj: BinaryIO, *, max_pixels: int) -> ImageInfo:
     sniffed = sniff(head)
     if sniffed is None:
         raise UnsupportedType(
-            "This file is not a supported image. Upload JPEG, PNG, GIF, WebP, HEIC or AVIF.",
+            "This file is not a supported image or video. Upload JPEG, PNG, GIF, WebP, HEIC or AVIF photos"
+            " (or MP4, MOV or WebM videos).",
         )
     try:
         with warnings.catch_warnings():

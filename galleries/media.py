@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.utils.crypto import salted_hmac
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
@@ -73,7 +73,22 @@ def media_serve(request: HttpRequest, key: str) -> HttpResponse:
     except FileNotFoundError:
         raise Http404("No such file.") from None
     ext = key.rsplit(".", 1)[-1]
-    response = FileResponse(handle, content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
+    content_type = CONTENT_TYPES.get(ext, "application/octet-stream")
+    byte_range = _parse_range(request.headers.get("Range", ""), handle.size)
+    if byte_range == "unsatisfiable":
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{handle.size}"
+        return response
+    if byte_range is not None:
+        start, end = byte_range
+        handle.seek(start)
+        response = StreamingHttpResponse(_read_span(handle, end - start + 1), status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{handle.size}"
+        response["Content-Length"] = str(end - start + 1)
+    else:
+        response = FileResponse(handle, content_type=content_type)
+    response["Accept-Ranges"] = "bytes"
     response["Content-Disposition"] = content_disposition_header(
         bool(download_name), download_name or key.rsplit("/", 1)[-1]
     )
@@ -81,3 +96,35 @@ def media_serve(request: HttpRequest, key: str) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """One byte range from a Range header: (start, end) inclusive, "unsatisfiable", or None to send it all."""
+    if not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                return "unsatisfiable"
+            return max(0, size - length), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, min(end, size - 1)
+
+
+def _read_span(handle, remaining: int, chunk: int = 1 << 16):
+    try:
+        while remaining > 0:
+            data = handle.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+    finally:
+        handle.close()

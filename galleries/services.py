@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from galleries import imaging
+from galleries import imaging, video
 from galleries.errors import InvalidInput, TooLarge
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Layout, Photo, Visibility
 
@@ -149,7 +149,12 @@ class CheckedFile:
     filename: str
     size: int
     sha256: str
-    info: imaging.ImageInfo
+    kind: str
+    mime: str
+    ext: str
+    width: int
+    height: int
+    duration: float | None = None
 
 
 @dataclass
@@ -183,20 +188,44 @@ def sha256_of(fileobj: IO[bytes]) -> tuple[str, int]:
 def photo_check(*, file: IO[bytes], filename: str, size: int | None = None) -> CheckedFile:
     """Validate one incoming file by its content; the server computes its hash.
 
+    Images must be allow-listed formats within MAX_UPLOAD_SIZE and the pixel limit; MP4, MOV
+    and WebM videos are accepted up to MAX_VIDEO_SIZE when ffmpeg is installed.
     Raises InvalidInput, TooLarge or UnsupportedType with a message for a person.
     """
-    limit = settings.MAX_UPLOAD_SIZE
+    file.seek(0)
+    head = file.read(32)
+    file.seek(0)
+    video_format = None if imaging.sniff(head) else video.sniff(head)
+    limit = settings.MAX_VIDEO_SIZE if video_format else settings.MAX_UPLOAD_SIZE
+    what = "Videos" if video_format else "Images"
+    name = clean_filename(filename)
     if size is not None and size > limit:
-        raise TooLarge(
-            f"{clean_filename(filename) or 'The file'} is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB."
-        )
+        raise TooLarge(f"{name or 'The file'} is {_mb(size)}; the limit for {what.lower()} is {_mb(limit)}.")
     sha, actual_size = sha256_of(file)
     if actual_size == 0:
         raise InvalidInput("The file is empty.", code="empty")
     if actual_size > limit:
-        raise TooLarge(f"The file is {actual_size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.")
-    info = imaging.inspect_image(file, max_pixels=settings.MAX_IMAGE_PIXELS)
-    return CheckedFile(file=file, filename=clean_filename(filename), size=actual_size, sha256=sha, info=info)
+        raise TooLarge(f"The file is {_mb(actual_size)}; the limit for {what.lower()} is {_mb(limit)}.")
+    common = {"file": file, "filename": name, "size": actual_size, "sha256": sha}
+    if video_format:
+        info = video.probe(file, video_format)
+        return CheckedFile(
+            **common, kind=AssetKind.VIDEO, mime=info.mime, ext=info.ext, width=info.width, height=info.height,
+            duration=info.duration,
+        )  # fmt: skip
+    image = imaging.inspect_image(file, max_pixels=settings.MAX_IMAGE_PIXELS)
+    return CheckedFile(
+        **common, kind=AssetKind.IMAGE, mime=image.format.mime, ext=image.format.ext, width=image.width,
+        height=image.height,
+    )  # fmt: skip
+
+
+def _mb(size: int) -> str:
+    """A size for people: 1.5 GB, 48 MB, 12 KB, 900 bytes."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def _asset_for(checked: CheckedFile, written: _Written) -> Asset:
@@ -213,12 +242,13 @@ def _asset_for(checked: CheckedFile, written: _Written) -> Asset:
             with transaction.atomic():
                 asset = Asset.objects.create(
                     sha256=checked.sha256,
-                    kind=AssetKind.IMAGE,
-                    mime=checked.info.format.mime,
-                    ext=checked.info.format.ext,
+                    kind=checked.kind,
+                    mime=checked.mime,
+                    ext=checked.ext,
                     size=checked.size,
-                    width=checked.info.width,
-                    height=checked.info.height,
+                    width=checked.width,
+                    height=checked.height,
+                    duration=checked.duration,
                     status=AssetStatus.PENDING,
                 )
         except IntegrityError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from galleries import imaging
-from galleries.models import Asset, AssetStatus, Variant
+from galleries.errors import ServiceError
+from galleries.models import Asset, AssetKind, AssetStatus, Variant
 from galleries.storage import variant_key
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,11 @@ def process_asset(asset_id: Any, force: bool = False) -> str:
         except FileNotFoundError:
             raise imaging.PermanentError("The original file is missing from storage.") from None
         with original:
+            source = original
+            if asset.kind == AssetKind.VIDEO:
+                source = io.BytesIO(_poster(original, asset))
             result = imaging.process_image(
-                original,
+                source,
                 specs=specs,
                 formats=formats,
                 max_pixels=settings.MAX_IMAGE_PIXELS,
@@ -120,6 +125,17 @@ def process_asset(asset_id: Any, force: bool = False) -> str:
     except Exception as exc:  # noqa: BLE001 - anything else is treated as transient and retried
         _discard(written, existing)
         return _retry_or_fail(asset, exc)
+
+
+def _poster(original: Any, asset: Asset) -> bytes:
+    from galleries import video
+
+    if not video.ffmpeg_available():
+        raise imaging.PermanentError("Videos need ffmpeg on the server to make a poster frame; it is not installed.")
+    try:
+        return video.poster_frame(original, duration=asset.duration or 0)
+    except ServiceError as exc:
+        raise imaging.PermanentError(exc.message) from exc
 
 
 def _discard(keys: list[str], keep: dict) -> None:

@@ -19,3 +19,11 @@ def variant_url(asset: Asset | None, name: str, fmt: str = "webp", fallback: boo
     if fallback and asset.browser_can_show_original:
         return media_url(asset.original_key)
     return ""
+
+
+@register.simple_tag
+def original_url(asset: Asset | None) -> str:
+    """Signed URL of the original: used to play videos, whose original is what the browser plays."""
+    if not isinstance(asset, Asset):
+        return ""
+    return media_url(asset.original_key)

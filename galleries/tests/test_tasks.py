@@ -252,6 +252,7 @@ def test_hostile_metadata_fails_softly_and_is_plain_text(db):
     assert "\x00" not in str(asset.exif) and "\x01" not in str(asset.exif)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_broken_exif_block_does_not_stop_processing(db):
     data = _jpeg()
     # Corrupt the EXIF IFD offsets: a looping/garbage IFD.

@@ -24,6 +24,8 @@ def _fast_and_isolated(settings, tmp_path: Path) -> Iterator[None]:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.USE_S3 = False
+    settings.UPLOAD_TEMP_DIR = tmp_path / "uploads"
+    settings.UPLOAD_CHUNK_STORE = "uploads.chunkstore.LocalChunkStore"
     cache.clear()
     yield
     cache.clear()

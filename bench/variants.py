@@ -2,9 +2,14 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/variants.py            # 24 MP landscape + EXIF-rotated portrait (~1 min)
+    .venv/bin/python bench/variants.py            # 24 MP landscape + EXIF-rotated portrait (~25 s)
     .venv/bin/python bench/variants.py --quick    # 12 MP images, a fast smoke run
-    .venv/bin/python bench/variants.py --sweep    # AVIF/WebP quality and speed table for the large variant
+    .venv/bin/python bench/variants.py --sweep    # encoder settings: quality/speed tables (~80 s)
+
+--sweep prints (1) AVIF and WebP quality/speed/method for the large variant of the landscape,
+(2) per variant of both images, the lowest AVIF quality that matches WebP q80 method 4, and
+(3) whole-pipeline candidates (AVIF and WebP at different qualities, emulated step by step with the
+pipeline's own helpers, since process_image takes one quality for both formats).
 
 The pipeline is galleries.imaging.process_image with the project settings (IMAGE_VARIANTS,
 IMAGE_VARIANT_FORMATS, IMAGE_QUALITY, AVIF_SPEED, WEBP_METHOD). The baseline, written here, reopens
@@ -43,7 +48,8 @@ T = TypeVar("T")
 
 FULL_SIZE = (6000, 4000)  # 24 MP
 QUICK_SIZE = (4256, 2832)  # 12 MP
-PIPELINE_RUNS = 3  # the pipeline is timed this many times (median); the slow baseline once
+PIPELINE_RUNS = 3  # the pipeline is timed this many times (median)
+NAIVE_RUNS = 1  # the baseline's wall varies ±15% run to run; raise this for a steadier speedup verdict
 BLURHASH_RUNS = 50
 # AVIF "at equal or better quality" than WebP: its score may trail by at most this much.
 PSNR_TOLERANCE_DB = 0.1
@@ -61,7 +67,9 @@ SWEEP_WEBP_QUALITIES = (70, 75, 80, 85, 90)
 SWEEP_WEBP_REFERENCE = (80, 4)  # the WebP setting AVIF has to match: quality 80, method 4
 SWEEP_MATCH_QUALITIES = tuple(range(56, 81))
 SWEEP_MATCH_SPEEDS = (7, 8)
-SWEEP_CANDIDATES = ((80, 8), (64, 8), (66, 8), (66, 7), (67, 7))  # (AVIF quality, AVIF speed), from the tables above
+SWEEP_WEBP_METHODS = (2, 3, 6)  # also tried at quality 80
+# (AVIF quality, AVIF speed, WebP method) with WebP quality 80, picked from the tables above; the first is today's.
+SWEEP_CANDIDATES = ((80, 8, 4), (64, 8, 4), (66, 8, 4), (66, 7, 4), (66, 8, 2), (66, 7, 2))
 
 
 # --- Django and project settings ----------------------------------------------------------------
@@ -420,12 +428,16 @@ def bench_image(photo: Photo, cfg: Config) -> ImageResult:
         f"{photo.displayed[0]}x{photo.displayed[1]} ({mp:.1f} MP, JPEG q92 {_kb(len(photo.jpeg))})"
     )
 
-    naive, naive_t = timed(lambda: naive_baseline(photo.jpeg, cfg))
+    naive_runs = [timed(lambda: naive_baseline(photo.jpeg, cfg)) for _ in range(NAIVE_RUNS)]
+    naive = naive_runs[0][0]
+    naive_t = Timing(statistics.median(t.wall for _, t in naive_runs), statistics.median(t.cpu for _, t in naive_runs))
     runs = [timed(lambda: cfg.process(io.BytesIO(photo.jpeg))) for _ in range(PIPELINE_RUNS)]
     result = runs[0][0]
     pipe_t = Timing(statistics.median(t.wall for _, t in runs), statistics.median(t.cpu for _, t in runs))
 
-    print(f"  naive baseline   wall {naive_t.wall:6.2f} s   cpu {naive_t.cpu:6.2f} s   (1 run)")
+    print(
+        f"  naive baseline   wall {naive_t.wall:6.2f} s   cpu {naive_t.cpu:6.2f} s   ({'1 run' if NAIVE_RUNS == 1 else f'median of {NAIVE_RUNS}'})"
+    )
     print(f"  pipeline         wall {pipe_t.wall:6.2f} s   cpu {pipe_t.cpu:6.2f} s   (median of {PIPELINE_RUNS})")
     print(f"  speedup          wall {naive_t.wall / pipe_t.wall:6.1f} x   cpu {naive_t.cpu / pipe_t.cpu:6.1f} x")
     print(f"  blurhash {result.blurhash}; EXIF {result.exif}")
@@ -622,7 +634,8 @@ def sweep(cfg: Config, size: tuple[int, int]) -> None:
     rows: list[tuple[str, int, int, bytes, float]] = []
     for q in SWEEP_WEBP_QUALITIES:
         rows.append(("webp", q, 4, *_encode(frame, "webp", q, 4)))
-    rows.append(("webp", 80, 6, *_encode(frame, "webp", 80, 6)))
+    for method in SWEEP_WEBP_METHODS:
+        rows.append(("webp", 80, method, *_encode(frame, "webp", 80, method)))
     for q in SWEEP_AVIF_QUALITIES:
         rows.append(("avif", q, 8, *_encode(frame, "avif", q, 8)))
     for speed in SWEEP_AVIF_SPEEDS:
@@ -698,14 +711,16 @@ def sweep(cfg: Config, size: tuple[int, int]) -> None:
 
 def candidates(cfg: Config, photos: tuple[Photo, ...]) -> None:
     """Whole pipeline (emulated, so AVIF and WebP may take different qualities) with candidate settings."""
-    webp_q, webp_method = SWEEP_WEBP_REFERENCE
+    webp_q = SWEEP_WEBP_REFERENCE[0]
+    naive = {pic.name: timed(lambda pic=pic: naive_baseline(pic.jpeg, cfg))[1].wall for pic in photos}
     print(
-        f"\n== candidate settings, whole pipeline emulated step by step (median of {PIPELINE_RUNS} runs), "
-        f"WebP q{webp_q} method {webp_method}"
+        f"\n== candidate settings, whole pipeline emulated step by step (median of {PIPELINE_RUNS} runs), WebP q{webp_q}; "
+        "AVIF is judged against the WebP of the same row; naive baseline wall (1 run): "
+        + ", ".join(f"{name.split()[0]} {secs:.2f} s" for name, secs in naive.items())
     )
     print(
-        f"  {'AVIF setting':<14}{'image':<11}{'wall s':>7}{'AVIF total':>12}{'WebP total':>12}{'ratio':>7}"
-        "  AVIF ≤ WebP at ≥ score, per variant"
+        f"  {'AVIF':<13}{'WebP':<6}{'image':<11}{'wall s':>7}{'speedup':>8}{'AVIF total':>12}{'WebP total':>12}"
+        f"{'ratio':>7}  AVIF ≤ WebP at ≥ score, per variant"
     )
     refs: dict[str, dict[str, np.ndarray]] = {}
     for pic in photos:
@@ -714,10 +729,10 @@ def candidates(cfg: Config, photos: tuple[Photo, ...]) -> None:
         refs[pic.name] = {
             s.name: reference_for(full, frames[s.name].width, frames[s.name].height, s.fit) for s in cfg.specs
         }
-    for avif_q, speed in SWEEP_CANDIDATES:
+    for avif_q, speed, method in SWEEP_CANDIDATES:
         for pic in photos:
             quality = {"avif": avif_q, "webp": webp_q}
-            runs = [emulate_pipeline(pic, cfg, quality, speed, webp_method) for _ in range(PIPELINE_RUNS)]
+            runs = [emulate_pipeline(pic, cfg, quality, speed, method) for _ in range(PIPELINE_RUNS)]
             wall = statistics.median(r.wall for r in runs)
             rend = runs[0].renditions
             verdicts = []
@@ -729,8 +744,9 @@ def candidates(cfg: Config, photos: tuple[Photo, ...]) -> None:
             a_total = sum(len(d) for (_, fmt), d in rend.items() if fmt == "avif")
             w_total = sum(len(d) for (_, fmt), d in rend.items() if fmt == "webp")
             print(
-                f"  {f'q{avif_q} speed {speed}':<14}{pic.name.split()[0]:<11}{wall:>7.3f}{_kb(a_total):>12}"
-                f"{_kb(w_total):>12}{a_total / w_total:>7.2f}  {', '.join(verdicts)}"
+                f"  {f'q{avif_q} speed {speed}':<13}{f'm{method}':<6}{pic.name.split()[0]:<11}{wall:>7.3f}"
+                f"{naive[pic.name] / wall:>7.1f}x{_kb(a_total):>12}{_kb(w_total):>12}{a_total / w_total:>7.2f}  "
+                + ", ".join(verdicts)
             )
 
 

@@ -11,6 +11,12 @@ SCHEDULES: list[dict[str, Any]] = [
         "schedule_type": "I",  # minutes
         "minutes": 5,
     },
+    {
+        "name": "expire stale uploads",
+        "func": "uploads.tasks.expire_uploads",
+        "schedule_type": "I",
+        "minutes": 15,
+    },
 ]
 
 

@@ -319,3 +319,11 @@ WEBP_METHOD = env_int("WEBP_METHOD", 4)
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 3)
 PROCESSING_RETRY_DELAY = env_int("PROCESSING_RETRY_DELAY", 30)
 PROCESSING_STUCK_AFTER = env_duration("PROCESSING_STUCK_AFTER", timedelta(minutes=10))
+
+# --- Uploads in flight -----------------------------------------------------------------------
+
+UPLOAD_TEMP_DIR = Path(env_str("UPLOAD_TEMP_DIR", str(BASE_DIR / "var" / "uploads")))
+UPLOAD_CHUNK_STORE = "uploads.chunkstore.S3ChunkStore" if USE_S3 else "uploads.chunkstore.LocalChunkStore"
+# A chunk larger than this is refused before its body is read.
+UPLOAD_MAX_CHUNK_SIZE = env_size("UPLOAD_MAX_CHUNK_SIZE", 64 * 1024**2)
+UPLOAD_MAX_OPEN_PER_USER = env_int("UPLOAD_MAX_OPEN_PER_USER", 500)

@@ -185,8 +185,13 @@ def sha256_of(fileobj: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def photo_check(*, file: IO[bytes], filename: str, size: int | None = None) -> CheckedFile:
+def photo_check(
+    *, file: IO[bytes], filename: str, size: int | None = None, server_sha256: str | None = None
+) -> CheckedFile:
     """Validate one incoming file by its content; the server computes its hash.
+
+    server_sha256 lets a caller that has just hashed these very bytes itself (the upload
+    assembler) skip a second pass; it must never come from a client.
 
     Images must be allow-listed formats within MAX_UPLOAD_SIZE and the pixel limit; MP4, MOV
     and WebM videos are accepted up to MAX_VIDEO_SIZE when ffmpeg is installed.
@@ -201,7 +206,12 @@ def photo_check(*, file: IO[bytes], filename: str, size: int | None = None) -> C
     name = clean_filename(filename)
     if size is not None and size > limit:
         raise TooLarge(f"{name or 'The file'} is {_mb(size)}; the limit for {what.lower()} is {_mb(limit)}.")
-    sha, actual_size = sha256_of(file)
+    if server_sha256 is not None:
+        file.seek(0, 2)
+        sha, actual_size = server_sha256, file.tell()
+        file.seek(0)
+    else:
+        sha, actual_size = sha256_of(file)
     if actual_size == 0:
         raise InvalidInput("The file is empty.", code="empty")
     if actual_size > limit:

@@ -1,0 +1,391 @@
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import errors
+from galleries.api.views import IsPhotographerOrReadOnly, _photo_out
+from galleries.errors import InvalidInput, NotFound, TooLarge
+from galleries.models import Gallery, Photo
+from uploads import services
+from uploads.api.serializers import (
+    ChunkReceiptSerializer,
+    MissingChunksSerializer,
+    UploadCompleteSerializer,
+    UploadCreateSerializer,
+    UploadStateSerializer,
+)
+from uploads.chunkstore import READ_SIZE
+from uploads.models import Upload, UploadProtocol
+
+
+class IsPhotographer(IsPhotographerOrReadOnly):
+    """Uploads are writes all the way: only active staff, even to read their state."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+
+
+def _get_upload_for_user(request: Request, upload_id: uuid.UUID) -> Upload:
+    return get_object_or_404(Upload.objects.owned_by(request.user).select_related("gallery"), pk=upload_id)
+
+
+def _gallery_for_upload(request: Request, gallery_id: uuid.UUID | str | None) -> Gallery:
+    try:
+        pk = uuid.UUID(str(gallery_id))
+    except ValueError:
+        raise InvalidInput("gallery must be the id of one of your galleries.") from None
+    gallery = Gallery.objects.editable_by(request.user).filter(pk=pk, deleted_at__isnull=True).first()
+    if gallery is None:
+        raise NotFound("No such gallery.")
+    return gallery
+
+
+def request_body(request: Request, length: int | None) -> Iterator[bytes]:
+    """The raw body, read in pieces as it arrives (never buffered whole)."""
+    raw = request._request
+    remaining = length
+    while remaining is None or remaining > 0:
+        piece = raw.read(READ_SIZE if remaining is None else min(READ_SIZE, remaining))
+        if not piece:
+            return
+        if remaining is not None:
+            remaining -= len(piece)
+        yield piece
+
+
+def content_length(request: Request) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput("Content-Length must be a number.")
+    return int(raw)
+
+
+# --- Door 1: the chunk protocol --------------------------------------------------------------
+
+
+class UploadCreateApi(APIView):
+    permission_classes = [IsPhotographer]
+
+    @extend_schema(
+        summary="Start a resumable upload",
+        description="Announce a file; then PUT its chunks (any order, each with X-Chunk-SHA256) and POST complete.",
+        request=UploadCreateSerializer,
+        responses={201: UploadStateSerializer, **errors(400, 401, 403, 404, 413, 415, 429)},
+        tags=["uploads"],
+    )
+    def post(self, request: Request) -> Response:
+        data = UploadCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        gallery = _gallery_for_upload(request, data.validated_data["gallery"])
+        upload = services.upload_create(
+            owner=request.user,
+            gallery=gallery,
+            filename=data.validated_data["filename"],
+            size=data.validated_data["size"],
+            sha256=data.validated_data.get("sha256"),
+            protocol=UploadProtocol.CHUNKS,
+        )
+        return Response(UploadStateSerializer(services.upload_state(upload)).data, status=status.HTTP_201_CREATED)
+
+
+class UploadDetailApi(APIView):
+    permission_classes = [IsPhotographer]
+
+    @extend_schema(
+        summary="Where an upload stands",
+        description="Which chunks have arrived, so a client can resume after an interruption.",
+        responses={200: UploadStateSerializer, **errors(401, 403, 404)},
+        tags=["uploads"],
+    )
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = _get_upload_for_user(request, upload_id)
+        return Response(UploadStateSerializer(services.upload_state(upload)).data)
+
+    @extend_schema(
+        summary="Cancel an upload",
+        description="Its bytes are removed; later calls get 410.",
+        responses={204: OpenApiResponse(description="Cancelled."), **errors(401, 403, 404, 409)},
+        tags=["uploads"],
+    )
+    def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
+        services.upload_abort(upload=_get_upload_for_user(request, upload_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadChunkApi(APIView):
+    permission_classes = [IsPhotographer]
+    parser_classes: list = []
+
+    @extend_schema(
+        summary="Send one chunk",
+        description="The raw bytes of chunk `index` (0-based; each chunk_size long, the last one the rest). "
+        "Verified against X-Chunk-SHA256 before it is recorded. Idempotent: sending a chunk again is harmless.",
+        parameters=[OpenApiParameter("X-Chunk-SHA256", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={
+            200: ChunkReceiptSerializer,
+            201: ChunkReceiptSerializer,
+            **errors(400, 401, 403, 404, 409, 410, 413, 422),
+        },
+        tags=["uploads"],
+    )
+    def put(self, request: Request, upload_id: uuid.UUID, index: int) -> Response:
+        length = content_length(request)
+        if length is not None and length > settings.UPLOAD_MAX_CHUNK_SIZE:
+            raise TooLarge(f"A chunk can be at most {settings.UPLOAD_MAX_CHUNK_SIZE} bytes.")
+        upload = _get_upload_for_user(request, upload_id)
+        created = services.upload_receive_chunk(
+            upload=upload,
+            index=index,
+            stream=request_body(request, length),
+            length=length,
+            sha256=request.headers.get("X-Chunk-SHA256", ""),
+        )
+        body = {
+            "index": index,
+            "created": created,
+            "received_chunks": upload.chunks.count(),
+            "total_chunks": upload.total_chunks,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class UploadCompleteApi(APIView):
+    permission_classes = [IsPhotographer]
+
+    @extend_schema(
+        summary="Finish an upload",
+        description="Assembles the chunks, hashes the whole file on the server, checks it against the SHA-256 "
+        "given at the start, validates the content and adds the photo. 409 lists missing chunks. Calling it "
+        "again returns the same photo.",
+        request=None,
+        responses={
+            200: UploadCompleteSerializer,
+            409: OpenApiResponse(MissingChunksSerializer, description="Chunks are missing."),
+            **errors(401, 403, 404, 410, 413, 415, 422),
+        },
+        tags=["uploads"],
+    )
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = _get_upload_for_user(request, upload_id)
+        try:
+            photo = services.upload_complete(upload=upload)
+        except services.MissingChunks as exc:
+            return Response({"detail": exc.message, "missing_chunks": exc.missing}, status=status.HTTP_409_CONFLICT)
+        photo = Photo.objects.with_media().get(pk=photo.pk)
+        return Response({"photo": _photo_out(request, photo, can_edit=True)})
+
+
+# --- Door 2: tus 1.0 -------------------------------------------------------------------------
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
+TUS_CHECKSUMS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
+
+
+def _tus_headers(response: HttpResponse) -> HttpResponse:
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """tus Upload-Metadata: comma-separated "key base64value" pairs."""
+    result: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in header.split(","))):
+        key, _, value = pair.partition(" ")
+        try:
+            result[key] = base64.b64decode(value, validate=True).decode("utf-8") if value else ""
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidInput(f"Upload-Metadata value for {key!r} is not valid base64 UTF-8.") from None
+    return result
+
+
+def parse_checksum(header: str) -> tuple[str, bytes] | None:
+    if not header:
+        return None
+    algorithm, _, value = header.strip().partition(" ")
+    if algorithm.lower() not in TUS_CHECKSUMS:
+        raise InvalidInput(f"Checksum algorithm {algorithm!r} is not supported; use one of {', '.join(TUS_CHECKSUMS)}.")
+    try:
+        return TUS_CHECKSUMS[algorithm.lower()], base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise InvalidInput("Upload-Checksum must be an algorithm and a base64 digest.") from None
+
+
+class TusMixin:
+    permission_classes = [IsPhotographer]
+    parser_classes: list = []
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise _TusVersionError()
+
+    def finalize_response(self, request: Request, response: HttpResponse, *args, **kwargs) -> HttpResponse:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return _tus_headers(response)
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        if isinstance(exc, _TusVersionError):
+            response = HttpResponse("Tus-Resumable 1.0.0 is required.", status=412, content_type="text/plain")
+            response["Tus-Version"] = TUS_VERSION
+            return response
+        return super().handle_exception(exc)
+
+    def options(self, request: Request, *args, **kwargs) -> HttpResponse:
+        response = HttpResponse(status=204)
+        response["Tus-Version"] = TUS_VERSION
+        response["Tus-Extension"] = TUS_EXTENSIONS
+        response["Tus-Max-Size"] = str(max(settings.MAX_UPLOAD_SIZE, settings.MAX_VIDEO_SIZE))
+        response["Tus-Checksum-Algorithm"] = ",".join(TUS_CHECKSUMS)
+        return response
+
+
+class _TusVersionError(Exception):
+    pass
+
+
+def _expires(upload: Upload) -> str:
+    return http_date(upload.expires_at.timestamp())
+
+
+def _tus_patch(request: Request, upload: Upload, *, offset: int) -> int:
+    """Write a PATCH body and complete the upload when its last byte has arrived."""
+    length = content_length(request)
+    if length is None:
+        raise InvalidInput("Content-Length is required.")
+    if length > settings.UPLOAD_MAX_CHUNK_SIZE and length > upload.size - offset:
+        raise TooLarge("The body is larger than the rest of the upload.")
+    new_offset = services.upload_receive_tus(
+        upload=upload,
+        offset=offset,
+        stream=request_body(request, length),
+        checksum=parse_checksum(request.headers.get("Upload-Checksum", "")),
+    )
+    if new_offset == upload.size:
+        services.upload_complete(upload=upload)
+    return new_offset
+
+
+class TusCreateApi(TusMixin, APIView):
+    @extend_schema(
+        summary="tus: create an upload",
+        description="tus 1.0 creation (and creation-with-upload). Upload-Metadata must carry `gallery` (an id) and "
+        "`filename` (or `name`).",
+        parameters=[
+            OpenApiParameter("Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Upload-Metadata", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+        ],
+        request={"application/offset+octet-stream": OpenApiTypes.BINARY},
+        responses={
+            201: OpenApiResponse(description="Created; Location names the upload."),
+            **errors(400, 401, 403, 404, 409, 413, 415, 429),
+            412: OpenApiResponse(description="Tus-Resumable missing or unsupported."),
+            460: OpenApiResponse(description="Checksum mismatch."),
+        },
+        tags=["tus"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        raw_length = request.headers.get("Upload-Length", "")
+        if not raw_length.isdigit():
+            raise InvalidInput("Upload-Length is required and must be a whole number of bytes.")
+        metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+        gallery = _gallery_for_upload(request, metadata.get("gallery"))
+        upload = services.upload_create(
+            owner=request.user,
+            gallery=gallery,
+            filename=metadata.get("filename") or metadata.get("name") or "",
+            size=int(raw_length),
+            sha256=metadata.get("sha256"),
+            protocol=UploadProtocol.TUS,
+        )
+        response = HttpResponse(status=201)
+        response["Location"] = request.build_absolute_uri(reverse("tus-detail", args=[upload.pk]))
+        response["Upload-Expires"] = _expires(upload)
+        if content_length(request) and request.content_type == "application/offset+octet-stream":
+            response["Upload-Offset"] = str(_tus_patch(request, upload, offset=0))
+        return response
+
+
+class TusDetailApi(TusMixin, APIView):
+    def _upload(self, request: Request, upload_id: uuid.UUID) -> Upload:
+        upload = _get_upload_for_user(request, upload_id)
+        if upload.protocol != UploadProtocol.TUS:
+            raise NotFound("No such tus upload.")
+        return upload
+
+    @extend_schema(
+        summary="tus: offset of an upload",
+        responses={
+            200: OpenApiResponse(description="Upload-Offset and Upload-Length headers."),
+            **errors(401, 404, 410),
+        },
+        tags=["tus"],
+    )
+    def head(self, request: Request, upload_id: uuid.UUID) -> HttpResponse:
+        upload = self._upload(request, upload_id)
+        services._check_open(upload)
+        response = HttpResponse(status=200)
+        response["Upload-Offset"] = str(upload.offset)
+        response["Upload-Length"] = str(upload.size)
+        response["Upload-Expires"] = _expires(upload)
+        return response
+
+    @extend_schema(
+        summary="tus: append bytes",
+        parameters=[
+            OpenApiParameter("Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Upload-Offset", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Upload-Checksum", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        request={"application/offset+octet-stream": OpenApiTypes.BINARY},
+        responses={
+            204: OpenApiResponse(description="Stored; Upload-Offset is the new offset."),
+            **errors(400, 401, 404, 409, 410, 413, 415, 422),
+            460: OpenApiResponse(description="Checksum mismatch."),
+        },
+        tags=["tus"],
+    )
+    def patch(self, request: Request, upload_id: uuid.UUID) -> HttpResponse:
+        if request.content_type != "application/offset+octet-stream":
+            return HttpResponse(
+                "Content-Type must be application/offset+octet-stream.", status=415, content_type="text/plain"
+            )
+        raw_offset = request.headers.get("Upload-Offset", "")
+        if not raw_offset.isdigit():
+            raise InvalidInput("Upload-Offset is required and must be a whole number.")
+        upload = self._upload(request, upload_id)
+        new_offset = _tus_patch(request, upload, offset=int(raw_offset))
+        response = HttpResponse(status=204)
+        response["Upload-Offset"] = str(new_offset)
+        response["Upload-Expires"] = _expires(upload)
+        return response
+
+    @extend_schema(
+        summary="tus: terminate an upload",
+        responses={204: OpenApiResponse(description="Terminated."), **errors(401, 404, 409, 410)},
+        tags=["tus"],
+    )
+    def delete(self, request: Request, upload_id: uuid.UUID) -> HttpResponse:
+        services.upload_abort(upload=self._upload(request, upload_id))
+        return HttpResponse(status=204)

@@ -1,0 +1,10 @@
+"""Background jobs for uploads."""
+
+from __future__ import annotations
+
+from uploads.services import uploads_expire
+
+
+def expire_uploads() -> int:
+    """Expire open uploads past UPLOAD_EXPIRY and remove their bytes (scheduled every 15 minutes)."""
+    return uploads_expire()

@@ -258,7 +258,7 @@ def process_image(
     specs: list[VariantSpec],
     formats: list[str],
     max_pixels: int,
-    quality: int = 80,
+    quality: int | dict[str, int] = 80,
     avif_speed: int = 8,
     webp_method: int = 4,
     skip: frozenset[tuple[str, str]] = frozenset(),
@@ -295,7 +295,8 @@ def process_image(
         for fmt in formats:
             if (spec.name, fmt) in skip:
                 continue
-            data = _encode(frame, fmt, quality=quality, avif_speed=avif_speed, webp_method=webp_method)
+            q = quality[fmt] if isinstance(quality, dict) else quality
+            data = _encode(frame, fmt, quality=q, avif_speed=avif_speed, webp_method=webp_method)
             renditions.append(Rendition(spec.name, fmt, frame.width, frame.height, data))
     return Processed(
         width=img.width,

@@ -4,9 +4,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup vendor run test lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) vendor
+
+# Front-end libraries from the npm registry (package-lock.json), copied into static/vendor/.
+VENDOR_STAMP := static/vendor/.installed
+vendor: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor/uppy
+	cp node_modules/uppy/dist/uppy.min.mjs node_modules/uppy/dist/uppy.min.css static/vendor/uppy/
+	touch $(VENDOR_STAMP)
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,4 +45,4 @@ bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles static/vendor node_modules

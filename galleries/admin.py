@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from galleries import services
+from galleries import services, video
 from galleries.errors import ServiceError
 from galleries.forms import PhotoUploadForm
 from galleries.media import media_url
@@ -249,6 +249,11 @@ class GalleryAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.upload_view),
                 name="galleries_gallery_upload",
             ),
+            path(
+                "<uuid:object_id>/upload/status/<uuid:upload_id>/",
+                self.admin_site.admin_view(self.upload_status_view),
+                name="galleries_gallery_upload_status",
+            ),
             *super().get_urls(),
         ]
 
@@ -281,10 +286,36 @@ class GalleryAdmin(admin.ModelAdmin):
             "original": gallery,
             "title": f"Upload photos to “{gallery.title}”",
             "form": form,
-            "max_upload_mb": int(services.settings.MAX_UPLOAD_SIZE / 2**20),
-            "now": timezone.now(),
+            "max_upload_mb": int(settings.MAX_UPLOAD_SIZE / 2**20),
+            "max_size": max(settings.MAX_UPLOAD_SIZE, settings.MAX_VIDEO_SIZE if video.ffmpeg_available() else 0),
+            "chunk_size": settings.UPLOAD_CHUNK_SIZE,
+            "videos": video.ffmpeg_available(),
+            "allowed_types": ",".join(
+                ["image/*", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".avif"]
+                + ([".mp4", ".mov", ".webm", "video/*"] if video.ffmpeg_available() else [])
+            ),
         }
         return TemplateResponse(request, "admin/galleries/gallery/upload.html", context)
+
+    def upload_status_view(self, request: HttpRequest, object_id: Any, upload_id: Any) -> HttpResponse:
+        """One row of the uploader's processing list (HTMX); it keeps polling until the photo is ready."""
+        from uploads.models import Upload, UploadStatus
+
+        gallery = get_object_or_404(Gallery.objects.editable_by(request.user), pk=object_id)
+        upload = get_object_or_404(Upload.objects.owned_by(request.user), pk=upload_id, gallery=gallery)
+        photo = Photo.objects.with_media().filter(pk=upload.photo_id).first() if upload.photo_id else None
+        if upload.status in (UploadStatus.FAILED, UploadStatus.ABORTED, UploadStatus.EXPIRED):
+            state, label, polling = "failed", upload.error or upload.get_status_display(), False
+        elif photo is None:
+            state, label, polling = "uploading", "Checking the file…", True
+        elif photo.asset.status == AssetStatus.READY:
+            state, label, polling = "ready", "Ready", False
+        elif photo.asset.status == AssetStatus.FAILED:
+            state, label, polling = "failed", photo.asset.error or "Processing failed", False
+        else:
+            state, label, polling = "processing", f"{photo.asset.get_status_display()}…", True
+        context = {"upload": upload, "photo": photo, "state": state, "label": label, "polling": polling}
+        return TemplateResponse(request, "admin/galleries/gallery/upload.html#upload-row", context)
 
 
 class StatusFilter(admin.SimpleListFilter):

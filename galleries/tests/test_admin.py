@@ -112,3 +112,37 @@ def test_assets_are_for_superusers_only(alice, admin_user, client_for, photo):
     assert client_for(alice).get("/admin/galleries/asset/").status_code == 403
     assert client_for(admin_user).get("/admin/galleries/asset/").status_code == 200
     assert client_for(admin_user).get(f"/admin/galleries/asset/{photo.asset_id}/change/").status_code == 200
+
+
+def test_upload_status_fragment_polls_until_ready(alice, bob, client_for, gallery, big_upload_done):
+    upload, photo = big_upload_done
+    url = f"/admin/galleries/gallery/{gallery.pk}/upload/status/{upload.pk}/"
+    c = client_for(alice)
+    html = c.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in html and "cs-processing" in html and 'hx-trigger="every 2s"' in html
+    from galleries.tasks import process_asset
+
+    process_asset(photo.asset_id)
+    html = c.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "cs-ready" in html and "hx-trigger" not in html and "variants/" in html
+    assert client_for(bob).get(url).status_code == 404
+
+
+def test_upload_page_offers_the_bulk_uploader(alice, client_for, gallery):
+    html = client_for(alice).get(f"/admin/galleries/gallery/{gallery.pk}/upload/").content.decode()
+    assert 'id="cs-uploader"' in html and "/api/v1/tus/" in html and "vendor/uppy/uppy.min.mjs" in html
+
+
+@pytest.fixture
+def big_upload_done(alice, gallery):
+    import hashlib
+
+    from uploads import services as upload_services
+
+    data = make_image("JPEG", size=(300, 200))
+    upload = upload_services.upload_create(owner=alice, gallery=gallery, filename="a.jpg", size=len(data))
+    upload_services.upload_receive_chunk(
+        upload=upload, index=0, stream=iter([data]), length=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
+    photo = upload_services.upload_complete(upload=upload)
+    return upload, photo

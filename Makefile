@@ -14,8 +14,11 @@ vendor: $(VENDOR_STAMP)
 
 $(VENDOR_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p static/vendor/uppy
+	mkdir -p static/vendor/uppy static/vendor/photoswipe static/vendor/blurhash
 	cp node_modules/uppy/dist/uppy.min.mjs node_modules/uppy/dist/uppy.min.css static/vendor/uppy/
+	cp node_modules/photoswipe/dist/photoswipe.esm.min.js node_modules/photoswipe/dist/photoswipe-lightbox.esm.min.js \
+		node_modules/photoswipe/dist/photoswipe.css static/vendor/photoswipe/
+	cp node_modules/blurhash/dist/index.mjs static/vendor/blurhash/blurhash.mjs
 	touch $(VENDOR_STAMP)
 
 $(STAMP): requirements/base.txt requirements/dev.txt

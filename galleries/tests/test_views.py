@@ -51,13 +51,98 @@ def test_unknown_slug_is_404(client, db):
     assert client.get("/g/nothing-here/").status_code == 404
 
 
-def test_htmx_request_gets_only_the_grid_fragment(client, gallery, add_photo):
+def test_htmx_next_page_gets_only_the_items_fragment(client, gallery, add_photo):
     add_photo(gallery)
-    response = client.get(f"/g/{gallery.slug}/", HTTP_HX_REQUEST="true")
+    response = client.get(f"/g/{gallery.slug}/?page=1", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sentinel")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<html" not in html and 'id="photo-grid"' in html
+    assert "<html" not in html and 'class="item' in html and 'id="gallery-content"' not in html
     assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize("layout", ["masonry", "tiles", "slideshow"])
+def test_every_layout_renders_and_its_htmx_swap_is_the_content_only(client, gallery, add_photo, layout):
+    add_photo(gallery)
+    full = client.get(f"/g/{gallery.slug}/?layout={layout}").content.decode()
+    assert f'data-layout="{layout}"' in full and "<html" in full
+    assert f'class="layout-{layout}" aria-current="true"' in full
+    fragment = client.get(
+        f"/g/{gallery.slug}/?layout={layout}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="gallery-content"
+    )
+    html = fragment.content.decode()
+    assert "<html" not in html and html.lstrip().startswith('<section id="gallery-content"')
+
+
+def test_the_default_layout_applies_and_unknown_layouts_fall_back(alice, client, make_gallery, add_photo):
+    g = make_gallery(alice, "Tiled", default_layout="tiles")
+    add_photo(g)
+    assert 'data-layout="tiles"' in client.get(f"/g/{g.slug}/").content.decode()
+    assert 'data-layout="tiles"' in client.get(f"/g/{g.slug}/?layout=<script>").content.decode()
+
+
+def test_pictures_have_avif_then_webp_sources_and_real_sizes(client, gallery, add_photo):
+    from galleries.tasks import process_asset
+
+    photo = add_photo(gallery)
+    process_asset(photo.asset_id)
+    html = client.get(f"/g/{gallery.slug}/").content.decode()
+    assert html.index('type="image/avif"') < html.index('type="image/webp"')
+    assert " 300w" in html and 'width="320" height="240"' in html
+    assert 'fetchpriority="high"' in html and "data-blurhash=" in html
+    assert 'data-pswp-width="320"' in html
+
+
+def test_later_pages_load_lazily_and_link_to_the_next_page(client, gallery, add_photo, monkeypatch):
+    from galleries import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for _ in range(5):
+        add_photo(gallery)
+    html = client.get(f"/g/{gallery.slug}/?page=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sentinel").content.decode()
+    assert 'fetchpriority="high"' not in html
+    assert "page=3" in html and 'hx-trigger="revealed, load-more"' in html
+    last = client.get(f"/g/{gallery.slug}/?page=3", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sentinel").content.decode()
+    assert "sentinel" not in last
+
+
+def _bulk_photos(gallery, count):
+    from galleries.models import Asset, AssetStatus, Photo, Variant
+
+    assets = Asset.objects.bulk_create(
+        [
+            Asset(sha256=f"{gallery.pk.hex[:8]}{i:056x}", mime="image/jpeg", ext="jpg", size=1, width=300, height=200,
+                  status=AssetStatus.READY, blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+            for i in range(count)
+        ]
+    )  # fmt: skip
+    Variant.objects.bulk_create(
+        [
+            Variant(asset=a, name=n, format=f, width=w, height=h, size=1, key=f"variants/aa/bb/{a.sha256}/{n}.{f}")
+            for a in assets
+            for n, w, h in (("small", 300, 200), ("medium", 300, 200), ("large", 300, 200), ("thumbnail", 80, 80))
+            for f in ("avif", "webp")
+        ]
+    )
+    Photo.objects.bulk_create([Photo(gallery=gallery, asset=a, position=i) for i, a in enumerate(assets)])
+
+
+def test_query_count_does_not_grow_with_the_gallery(alice, client, make_gallery, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = make_gallery(alice, "Fifty"), make_gallery(alice, "Five thousand")
+    _bulk_photos(small, 50)
+    _bulk_photos(large, 5000)
+    counts = {}
+    for g in (small, large):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/g/{g.slug}/").status_code == 200
+        counts[g.title] = len(ctx)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/api/v1/galleries/{g.pk}/photos").status_code == 200
+        counts[g.title + " api"] = len(ctx)
+    assert counts["Fifty"] == counts["Five thousand"] <= 6, counts
+    assert counts["Fifty api"] == counts["Five thousand api"] <= 6, counts
 
 
 def test_titles_and_alt_text_are_escaped(alice, client, make_gallery, add_photo):
@@ -74,12 +159,14 @@ def test_photo_page_has_previous_and_next(client, gallery, add_photo):
     a, b, c = add_photo(gallery), add_photo(gallery), add_photo(gallery)
     html = client.get(f"/g/{gallery.slug}/p/{b.pk}/").content.decode()
     assert f"/p/{a.pk}/" in html and f"/p/{c.pk}/" in html and "2 / 3" in html
+    first = client.get(f"/g/{gallery.slug}/p/{a.pk}/").content.decode()
+    assert 'rel="prev"' not in first and "1 / 3" in first
 
 
 def test_visitors_never_get_the_original_as_a_fallback(client, gallery, photo):
     html = client.get(f"/g/{gallery.slug}/").content.decode()
     assert "originals/" not in html
-    assert "Pending" in html
+    assert "Processing…" in html
 
 
 def test_the_owner_sees_the_original_while_variants_are_built(client_for, alice, gallery, photo):

@@ -1,0 +1,120 @@
+"""What a page needs to show a photo: sources, sizes and placeholders, decided once in Python.
+
+Templates only loop over this; no URL or size logic lives in them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from galleries.media import media_url
+from galleries.models import Asset, AssetKind, AssetStatus, Photo
+
+# Which variants make up each layout's srcset (widths come from the variants themselves).
+SRCSET_NAMES = {
+    "masonry": ("small", "medium", "large"),
+    "tiles": ("thumbnail", "small", "medium"),
+    "slideshow": ("medium", "large"),
+    "single": ("medium", "large"),
+    "card": ("small", "medium"),
+}
+# The rendered width of one image in each layout, for the browser to pick from the srcset.
+SIZES = {
+    "masonry": "(max-width: 599px) 50vw, (max-width: 1199px) 33vw, (max-width: 1799px) 25vw, 20vw",
+    "tiles": "(max-width: 599px) 33vw, (max-width: 1199px) 20vw, 12vw",
+    "slideshow": "100vw",
+    "single": "(max-width: 1920px) 100vw, 1920px",
+    "card": "(max-width: 599px) 100vw, (max-width: 1199px) 50vw, 33vw",
+}
+FALLBACK = {"masonry": "medium", "tiles": "small", "slideshow": "large", "single": "large", "card": "medium"}
+_B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+
+
+@dataclass
+class Picture:
+    photo: Photo
+    width: int
+    height: int
+    src: str = ""
+    avif_srcset: str = ""
+    webp_srcset: str = ""
+    sizes: str = ""
+    large_url: str = ""
+    large_width: int = 0
+    large_height: int = 0
+    large_srcset: str = ""
+    blurhash: str = ""
+    colour: str = "#8882"
+    eager: bool = False
+    ready: bool = False
+    is_video: bool = False
+    video_url: str = ""
+    caption: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def aspect_ratio(self) -> float:
+        return round(self.width / self.height, 4) if self.height else 1.0
+
+
+def _srcset(asset: Asset, fmt: str, names: tuple[str, ...]) -> str:
+    parts, seen = [], set()
+    for name in names:
+        variant = asset.variant(name, fmt)
+        if variant is not None and variant.width not in seen:
+            seen.add(variant.width)
+            parts.append(f"{media_url(variant.key)} {variant.width}w")
+    return ", ".join(parts)
+
+
+def blurhash_colour(blurhash: str) -> str:
+    """The average colour a blurhash encodes (its DC term) as a CSS colour, for no-JS placeholders."""
+    if len(blurhash) < 6:
+        return "#8882"
+    value = 0
+    for ch in blurhash[2:6]:
+        index = _B83.find(ch)
+        if index < 0:
+            return "#8882"
+        value = value * 83 + index
+    return f"#{value >> 16 & 255:02x}{value >> 8 & 255:02x}{value & 255:02x}"
+
+
+def picture(photo: Photo, *, layout: str, eager: bool = False, owner: bool = False) -> Picture:
+    """Everything a template needs to draw one photo in one layout."""
+    asset = photo.asset
+    pic = Picture(
+        photo=photo,
+        width=asset.width or 1,
+        height=asset.height or 1,
+        sizes=SIZES[layout],
+        blurhash=asset.blurhash,
+        colour=blurhash_colour(asset.blurhash),
+        eager=eager,
+        ready=asset.status == AssetStatus.READY,
+        is_video=asset.kind == AssetKind.VIDEO,
+        caption=photo.title or photo.alt,
+    )
+    names = SRCSET_NAMES[layout]
+    pic.avif_srcset = _srcset(asset, "avif", names)
+    pic.webp_srcset = _srcset(asset, "webp", names)
+    fallback = asset.variant(FALLBACK[layout], "webp") or asset.variant("large", "webp")
+    if fallback is not None:
+        pic.src = media_url(fallback.key)
+    elif owner and asset.browser_can_show_original:
+        pic.src = media_url(asset.original_key)  # the owner sees the original while variants are built
+    large = asset.variant("large", "webp")
+    if large is not None:
+        pic.large_url, pic.large_width, pic.large_height = media_url(large.key), large.width, large.height
+        pic.large_srcset = (
+            pic.webp_srcset if layout in ("slideshow", "single") else _srcset(asset, "webp", ("medium", "large"))
+        )
+    elif pic.src:
+        pic.large_url, pic.large_width, pic.large_height = pic.src, pic.width, pic.height
+    if pic.is_video:
+        pic.video_url = media_url(asset.original_key)
+    return pic
+
+
+def pictures(photos: list[Photo], *, layout: str, eager_count: int = 0, owner: bool = False) -> list[Picture]:
+    return [picture(p, layout=layout, eager=i < eager_count, owner=owner) for i, p in enumerate(photos)]

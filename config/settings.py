@@ -6,7 +6,9 @@ storage, django-q2's ORM broker and a local-memory cache.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -93,8 +95,11 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Tests use a file, not shared-cache memory, so concurrent tests get real WAL locking.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # Tests use a file, not shared-cache memory, so concurrent tests get real WAL locking; one
+    # per process, so two test runs in one checkout never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"contactsheet-test-{os.getpid()}.sqlite3")
+    }
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout
         # instead of failing with "database is locked" when a read upgrades to a write.

@@ -12,6 +12,8 @@ import tempfile
 from django.core.files.storage import FileSystemStorage
 from django.utils.deconstruct import deconstructible
 
+WRITE_CHUNK = 1 << 20
+
 
 def original_key(sha256: str, ext: str) -> str:
     return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}.{ext}"
@@ -44,9 +46,9 @@ class LocalMediaStorage(FileSystemStorage):
             with os.fdopen(fd, "wb") as out:
                 if hasattr(content, "seek"):
                     content.seek(0)
-                for chunk in (
-                    content.chunks() if hasattr(content, "chunks") else iter(lambda: content.read(1 << 20), b"")
-                ):
+                # 1 MiB pieces: Django's default of 64 KiB means 16 times the system calls.
+                pieces = content.chunks(chunk_size=WRITE_CHUNK) if hasattr(content, "chunks") else None
+                for chunk in pieces or iter(lambda: content.read(WRITE_CHUNK), b""):
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())

@@ -1,0 +1,695 @@
+"""Ingest: how fast large files come in through each upload door, and what that costs in memory.
+
+Runs in a throwaway project state (temporary SQLite database, MEDIA_ROOT and UPLOAD_TEMP_DIR,
+production-like settings: DEBUG off, MAX_UPLOAD_SIZE=2GB), starts gunicorn on 127.0.0.1 and
+uploads valid JPEGs (a small real JPEG followed by random padding after its EOI marker):
+
+- door 1, the chunk protocol with `requests` (8 MB chunks, each with its X-Chunk-SHA256, then complete);
+- door 2, tus 1.0 with the real `tuspy` client (8 MB chunks);
+- the upper bound, in this process with the same bytes: SHA-256 per chunk + pwrite into one
+  temporary file, then the whole-file SHA-256 and a copy to a final file (fsync + rename, as the
+  local storage does). Target: each door at least 50% of the bound.
+- memory: growth of the gunicorn workers' RSS (all workers, summed, sampled every 50 ms from /proc)
+  over the baseline just before a 1 GB chunk-protocol upload. Target: at most 100 MB. A 1 GB tus
+  upload is measured too, for information.
+
+The bound and the 200 MB doors are measured in ROUNDS interleaved rounds with fresh bytes each
+time (the same bytes would be deduplicated); the best of each counts, because on a shared 2-core
+VM the noise only ever makes things slower. Door 1 sends 2 chunks in parallel by default (one
+connection each); a sequential run is printed beside it. Before each timed phase, page cache is
+pre-touched (see prime_memory; --no-prime turns it off).
+
+    .venv/bin/python bench/ingest.py [--quick] [--parallel N] [--no-prime]
+
+--quick does one round and skips the 1 GB runs (memory is then judged on the 200 MB upload).
+Prints PASS/MISS lines and exits 0 either way (it is a report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MiB = 1 << 20
+CHUNK = 8 * MiB
+SIZE_SMALL = 200 * MiB
+SIZE_LARGE = 1024 * MiB
+TARGET_RATIO = 0.5
+TARGET_RSS_MB = 100.0
+SAMPLE_EVERY_S = 0.05
+REQUEST_TIMEOUT_S = 300
+PRIME_FACTOR = 2.5  # page cache a phase needs fresh: the part file and the stored copy, with room
+ROUNDS = 3  # each door and the bound are measured this many times (fresh bytes); best counts
+
+
+# --- Files ---------------------------------------------------------------------------------
+
+
+def make_jpeg_file(path: Path, size: int, seed: int) -> str:
+    """A valid JPEG of exactly `size` bytes: a real small JPEG, then random bytes after its EOI. Returns its SHA-256."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buf, "JPEG", quality=85)
+    head = buf.getvalue()
+    assert head.endswith(b"\xff\xd9") and len(head) < size
+    digest = hashlib.sha256(head)
+    with open(path, "wb") as fh:
+        fh.write(head)
+        remaining = size - len(head)
+        while remaining:
+            piece = rng.bytes(min(32 * MiB, remaining))
+            fh.write(piece)
+            digest.update(piece)
+            remaining -= len(piece)
+    return digest.hexdigest()
+
+
+def check_jpeg_accepted(path: Path) -> None:
+    """The padded JPEG passes the same content validation the upload completion runs."""
+    from django.conf import settings
+
+    from galleries import imaging
+
+    with open(path, "rb") as fh:
+        info = imaging.inspect_image(fh, max_pixels=settings.MAX_IMAGE_PIXELS)
+    print(f"  inspect_image on the padded JPEG: {info.format.pillow} {info.width}x{info.height} -> accepted")
+
+
+def chunks_of(size: int) -> Iterator[tuple[int, int, int]]:
+    """(index, offset, length) of each CHUNK-sized piece of a file of `size` bytes."""
+    for index, offset in enumerate(range(0, size, CHUNK)):
+        yield index, offset, min(CHUNK, size - offset)
+
+
+# --- The in-process upper bound ------------------------------------------------------------
+
+
+def upper_bound(source: Path, size: int, workdir: Path) -> tuple[float, float]:
+    """Seconds for: per-chunk SHA-256 + pwrite at offsets, whole-file SHA-256, copy to a final file.
+
+    Returns (total, of which fsync of the final file)."""
+    part = workdir / "bound.part"
+    final_dir = workdir / "bound-final"
+    final_dir.mkdir(exist_ok=True)
+    src = os.open(source, os.O_RDONLY)
+    try:
+        started = time.perf_counter()
+        with open(part, "wb") as fh:
+            fh.truncate(size)
+        out = os.open(part, os.O_WRONLY)
+        try:
+            for _, offset, length in chunks_of(size):
+                data = os.pread(src, length, offset)
+                hashlib.sha256(data).hexdigest()
+                os.pwrite(out, data, offset)
+        finally:
+            os.close(out)
+        digest = hashlib.sha256()
+        with open(part, "rb") as fh:
+            for piece in iter(lambda: fh.read(MiB), b""):
+                digest.update(piece)
+        fd, tmp = tempfile.mkstemp(dir=final_dir, prefix=".tmp-", suffix=".part")
+        with os.fdopen(fd, "wb") as dst, open(part, "rb") as fh:
+            for piece in iter(lambda: fh.read(MiB), b""):
+                dst.write(piece)
+            dst.flush()
+            synced = time.perf_counter()
+            os.fsync(dst.fileno())
+            fsync_s = time.perf_counter() - synced
+        os.replace(tmp, final_dir / "final.jpg")
+        elapsed = time.perf_counter() - started
+    finally:
+        os.close(src)
+    part.unlink()
+    shutil.rmtree(final_dir)
+    return elapsed, fsync_s
+
+
+def prime_memory(workdir: Path, nbytes: int) -> float:
+    """Touch nbytes of page cache and free it again, so the timed phase that follows reuses warm pages.
+
+    On this VM, memory freed for a few seconds goes back to the host (virtio-balloon free page
+    reporting) and touching it again costs about 2.5 s per GiB: without this, whichever phase
+    first needs fresh page cache pays for it, and the same run varies by 2-3x.
+    """
+    started = time.perf_counter()
+    scratch = workdir / "prime.scratch"
+    buf = b"\x5a" * CHUNK
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for offset in range(0, nbytes, CHUNK):
+            os.pwrite(fd, buf, offset)
+    finally:
+        os.close(fd)
+        scratch.unlink()
+    return time.perf_counter() - started
+
+
+# --- The web server ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    base: str
+    log_path: Path
+    log_file: Any = None
+
+    def log_problems(self) -> list[str]:
+        """Lines of the gunicorn log that speak of trouble (tracebacks, errors, timeouts)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        words = ("Traceback", " ERROR ", "CRITICAL", "WORKER TIMEOUT", "Internal Server Error", "SIGKILL")
+        return [line for line in text.splitlines() if any(word in line for word in words)]
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def worker_pids(self) -> list[int]:
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pids.extend(int(p) for p in (task / "children").read_text().split())
+        return pids
+
+    def stop(self) -> None:
+        try:
+            if self.process.poll() is not None:
+                return
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        finally:
+            if self.log_file is not None:
+                self.log_file.close()
+
+
+def start_server(env: dict[str, str], workdir: Path) -> Server:
+    import requests
+
+    port = free_port()
+    log_path = workdir / "gunicorn.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed with the work dir
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--threads", "4", "--timeout", "120",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    server = Server(process=process, base=f"http://127.0.0.1:{port}", log_path=log_path, log_file=log)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            response = requests.get(f"{server.base}/api/v1/health", timeout=5)
+            if response.status_code == 200 and len(server.worker_pids()) >= 2:
+                return server
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"gunicorn did not become healthy in 60 s:\n{server.log_tail()}")
+        time.sleep(0.2)
+
+
+# --- Memory --------------------------------------------------------------------------------
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@dataclass
+class RssSampler:
+    """Samples the summed RSS of the gunicorn workers every 50 ms in a thread; also counts CPU time."""
+
+    server: Server
+    baseline: int = 0
+    peak: int = 0
+    per_worker_baseline: dict[int, int] = field(default_factory=dict)
+    per_worker_peak: dict[int, int] = field(default_factory=dict)
+    samples: int = 0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    _cpu_start: tuple[float, float] = (0.0, 0.0)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _sample(self) -> tuple[int, dict[int, int]]:
+        per = {pid: rss_bytes(pid) for pid in self.server.worker_pids()}
+        return sum(per.values()), per
+
+    def __enter__(self) -> RssSampler:
+        readings = []
+        for _ in range(3):
+            readings.append(self._sample())
+            time.sleep(SAMPLE_EVERY_S)
+        self.baseline, self.per_worker_baseline = readings[-1]
+        self.peak = self.baseline
+        self._cpu_start = (self._server_cpu(), own_cpu_seconds())
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total, per = self._sample()
+            self.samples += 1
+            self.peak = max(self.peak, total)
+            for pid, value in per.items():
+                self.per_worker_peak[pid] = max(self.per_worker_peak.get(pid, 0), value)
+            self._stop.wait(SAMPLE_EVERY_S)
+
+    def _server_cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.server.worker_pids())
+
+    def __exit__(self, *exc: object) -> None:
+        self.server_cpu = self._server_cpu() - self._cpu_start[0]
+        self.client_cpu = own_cpu_seconds() - self._cpu_start[1]
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.baseline) / MiB
+
+    def describe(self) -> str:
+        workers = ", ".join(
+            f"pid {pid}: {self.per_worker_baseline.get(pid, 0) / MiB:.0f} -> {peak / MiB:.0f} MB"
+            for pid, peak in sorted(self.per_worker_peak.items())
+        )
+        return (
+            f"workers' RSS {self.baseline / MiB:.0f} MB -> peak {self.peak / MiB:.0f} MB "
+            f"(+{self.growth_mb:.1f} MB; {self.samples} samples; {workers}); "
+            f"CPU: workers {self.server_cpu:.2f} s, this client {self.client_cpu:.2f} s"
+        )
+
+
+# --- The doors -----------------------------------------------------------------------------
+
+
+class DoorError(Exception):
+    pass
+
+
+def _fail(what: str, response: Any) -> DoorError:
+    return DoorError(f"{what}: HTTP {response.status_code} {response.text[:500]}")
+
+
+def chunk_door(
+    server: Server, token: str, gallery_id: str, path: Path, size: int, sha256: str, *, parallel: int, name: str
+) -> tuple[float, dict, float]:
+    """Upload through POST uploads / PUT chunks / POST complete; returns (seconds, photo, seconds in complete)."""
+    import requests
+
+    headers = {"Authorization": f"Token {token}"}
+    local = threading.local()
+
+    def session() -> requests.Session:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+            local.session.headers.update(headers)
+        return local.session
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        started = time.perf_counter()
+        response = session().post(
+            f"{server.base}/api/v1/uploads",
+            json={"gallery": gallery_id, "filename": name, "size": size, "sha256": sha256},
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        if response.status_code != 201:
+            raise _fail("create", response)
+        upload = response.json()
+        if upload["chunk_size"] != CHUNK:
+            raise DoorError(f"the server's chunk_size is {upload['chunk_size']}, expected {CHUNK}")
+        url = f"{server.base}/api/v1/uploads/{upload['id']}"
+
+        def put(spec: tuple[int, int, int]) -> None:
+            index, offset, length = spec
+            data = os.pread(fd, length, offset)
+            chunk_sha = hashlib.sha256(data).hexdigest()
+            reply = session().put(
+                f"{url}/chunks/{index}",
+                data=data,
+                headers={"X-Chunk-SHA256": chunk_sha, "Content-Type": "application/octet-stream"},
+                timeout=REQUEST_TIMEOUT_S,
+            )
+            if reply.status_code not in (200, 201):
+                raise _fail(f"chunk {index}", reply)
+
+        specs = list(chunks_of(size))
+        if len(specs) != upload["total_chunks"]:
+            raise DoorError(f"total_chunks {upload['total_chunks']} != {len(specs)}")
+        if parallel <= 1:
+            for spec in specs:
+                put(spec)
+        else:
+            with ThreadPoolExecutor(parallel) as pool:
+                list(pool.map(put, specs))
+        completing = time.perf_counter()
+        response = session().post(f"{url}/complete", timeout=REQUEST_TIMEOUT_S)
+        if response.status_code != 200:
+            raise _fail("complete", response)
+        elapsed = time.perf_counter() - started
+        complete_s = time.perf_counter() - completing
+    finally:
+        os.close(fd)
+    photo = response.json()["photo"]
+    if photo.get("sha256") != sha256:
+        raise DoorError(f"the photo's sha256 {photo.get('sha256')} is not the file's {sha256}")
+    return elapsed, photo, complete_s
+
+
+def tus_door(server: Server, token: str, gallery_id: str, path: Path, sha256: str, *, name: str) -> tuple[float, str]:
+    """Upload with tuspy; returns (seconds, upload id) after checking the completion in the database."""
+    from tusclient.client import TusClient
+    from tusclient.exceptions import TusCommunicationError
+
+    from uploads.models import Upload, UploadStatus
+
+    client = TusClient(f"{server.base}/api/v1/tus/", headers={"Authorization": f"Token {token}"})
+    uploader = client.uploader(
+        file_path=str(path), chunk_size=CHUNK, metadata={"gallery": gallery_id, "filename": name}
+    )
+    started = time.perf_counter()
+    try:
+        uploader.upload()
+    except TusCommunicationError as exc:
+        raise DoorError(f"tus: HTTP {exc.status_code} {str(exc.response_content)[:500]} ({exc})") from exc
+    elapsed = time.perf_counter() - started
+    upload_id = uploader.url.rstrip("/").rsplit("/", 1)[-1]
+    upload = Upload.objects.select_related("photo__asset").get(pk=upload_id)
+    if upload.status != UploadStatus.COMPLETE or upload.photo is None:
+        raise DoorError(f"tus upload {upload_id} is {upload.status} ({upload.error or 'no error'}), not complete")
+    if upload.photo.asset.sha256 != sha256:
+        raise DoorError(f"the tus photo's sha256 {upload.photo.asset.sha256} is not the file's {sha256}")
+    return elapsed, upload_id
+
+
+# --- Main ----------------------------------------------------------------------------------
+
+
+def setup_project(workdir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(workdir / "media"),
+        "UPLOAD_TEMP_DIR": str(workdir / "uploads"),
+        "STATIC_ROOT": str(workdir / "static"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "MAX_UPLOAD_SIZE": "2GB",
+        "UPLOAD_CHUNK_SIZE": "8MB",
+        "LOG_LEVEL": "WARNING",
+    }
+    # Local services only: no S3, no Redis, not the test settings.
+    for name in [n for n in env if n.startswith("S3_")] + ["REDIS_URL", "DJANGO_TESTING", "DJANGO_BEHIND_PROXY"]:
+        env.pop(name, None)
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    return env
+
+
+def mibps(size: int, seconds: float) -> float:
+    return size / MiB / seconds
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _spread(values: list[float]) -> str:
+    return "runs: " + ", ".join(f"{v:.0f}" for v in values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 1 GB memory runs")
+    parser.add_argument("--parallel", type=int, default=2, help="concurrent chunk PUTs for door 1 (default 2)")
+    parser.add_argument("--no-prime", action="store_true", help="do not pre-touch page cache before timed phases")
+    args = parser.parse_args()
+
+    run_started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="cs-ingest-"))
+    server: Server | None = None
+    results: dict[str, list[float]] = {}
+    problems: list[str] = []
+    try:
+        env = setup_project(workdir)
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.db import connection
+        from knox.models import AuthToken
+
+        from accounts.models import User
+        from galleries.services import gallery_create
+
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off needs the manifest
+        assert settings.MAX_UPLOAD_SIZE == 2 * 1024**3 and not settings.DEBUG and settings.UPLOAD_CHUNK_SIZE == CHUNK
+        owner = User.objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(16))
+        gallery_id = str(gallery_create(owner=owner, title="Ingest", visibility="private").pk)
+        token = AuthToken.objects.create(user=owner)[1]
+        connection.close()
+        print(f"  load average before: {_loadavg()}")
+        print(
+            f"ingest: {os.cpu_count()} cores, chunk {CHUNK // MiB} MiB,"
+            f" MAX_UPLOAD_SIZE {settings.MAX_UPLOAD_SIZE // MiB} MiB,"
+            f" DEBUG={settings.DEBUG}, door 1 with {args.parallel} parallel PUT{'s' if args.parallel > 1 else ''}"
+        )
+
+        server = start_server(env, workdir)
+        print(f"  gunicorn up at {server.base}, workers {server.worker_pids()}")
+
+        def record(key: str, value: float) -> None:
+            results.setdefault(key, []).append(value)
+
+        def prime(size: int) -> None:
+            os.sync()
+            if not args.no_prime:
+                prime_memory(workdir, int(size * PRIME_FACTOR))
+
+        def run(label: str, key: str, size: int, action: Callable[[], tuple[float, str]]) -> None:
+            prime(size)
+            try:
+                with RssSampler(server) as sampler:
+                    seconds, note = action()
+            except Exception as exc:
+                problems.append(f"{label}: {exc}")
+                print(f"  {label}: FAILED: {exc}")
+                traceback.print_exc(limit=3)
+                print(f"  gunicorn log tail:\n{server.log_tail(30)}")
+                return
+            rate = mibps(size, seconds)
+            record(key, rate)
+            record(f"{key}_rss", sampler.growth_mb)
+            bound = results["bound"][-1] if size == SIZE_SMALL and results.get("bound") else None
+            ratio = f" = {rate / bound:.0%} of this round's bound" if bound else ""
+            print(f"  {label}: {seconds:.2f} s = {rate:.0f} MiB/s{ratio}{note}")
+            print(f"    {sampler.describe()}")
+
+        # Warm-up: the first requests a worker serves import code and fill caches; not counted.
+        seed = 100
+        for _ in range(3):
+            for door in ("chunks", "tus"):
+                seed += 1
+                tiny = workdir / f"warm-{seed}.jpg"
+                tiny_sha = make_jpeg_file(tiny, 256 * 1024, seed=seed)
+                if door == "chunks":
+                    chunk_door(server, token, gallery_id, tiny, 256 * 1024, tiny_sha, parallel=1, name=tiny.name)
+                else:
+                    tus_door(server, token, gallery_id, tiny, tiny_sha, name=tiny.name)
+                tiny.unlink()
+        print(f"  warmed up with 6 small uploads; gunicorn workers' RSS {RssSampler(server)._sample()[0] / MiB:.0f} MB")
+
+        def via_chunks(path: Path, size: int, sha: str, parallel: int) -> Callable[[], tuple[float, str]]:
+            def action() -> tuple[float, str]:
+                seconds, _, complete_s = chunk_door(
+                    server, token, gallery_id, path, size, sha, parallel=parallel, name=path.name
+                )
+                return seconds, f" (complete: {complete_s:.2f} s; photo sha256 matches)"
+
+            return action
+
+        def via_tus(path: Path, sha: str) -> Callable[[], tuple[float, str]]:
+            def action() -> tuple[float, str]:
+                seconds, _ = tus_door(server, token, gallery_id, path, sha, name=path.name)
+                return seconds, " (complete in the database; sha256 matches)"
+
+            return action
+
+        rounds = 1 if args.quick else ROUNDS
+        for round_no in range(1, rounds + 1):
+            files = {kind: workdir / f"{kind}{round_no}.jpg" for kind in ("par", "seq", "tus")}
+            shas = {
+                kind: make_jpeg_file(path, SIZE_SMALL, seed=10 * round_no + n)
+                for n, (kind, path) in enumerate(files.items())
+            }
+            if round_no == 1:
+                check_jpeg_accepted(files["par"])
+            print(f"  round {round_no}/{rounds}: three fresh {SIZE_SMALL // MiB} MiB padded JPEGs")
+            prime(SIZE_SMALL)
+            bound_s, fsync_s = upper_bound(files["par"], SIZE_SMALL, workdir)
+            record("bound", mibps(SIZE_SMALL, bound_s))
+            print(
+                f"  upper bound in process (sha+pwrite per chunk, re-hash, copy+fsync): {bound_s:.2f} s"
+                f" = {mibps(SIZE_SMALL, bound_s):.0f} MiB/s (of which fsync {fsync_s:.2f} s)"
+            )
+            run(
+                f"door 1 (chunks, {args.parallel} parallel) {SIZE_SMALL // MiB} MiB",
+                "chunks",
+                SIZE_SMALL,
+                via_chunks(files["par"], SIZE_SMALL, shas["par"], args.parallel),
+            )
+            if args.parallel != 1:
+                run(
+                    f"door 1 (chunks, sequential, for comparison) {SIZE_SMALL // MiB} MiB",
+                    "chunks_seq",
+                    SIZE_SMALL,
+                    via_chunks(files["seq"], SIZE_SMALL, shas["seq"], 1),
+                )
+            run(f"door 2 (tus, tuspy) {SIZE_SMALL // MiB} MiB", "tus", SIZE_SMALL, via_tus(files["tus"], shas["tus"]))
+            for path in files.values():
+                path.unlink()
+
+        if not args.quick:
+            big = workdir / "big-chunks.jpg"
+            big_sha = make_jpeg_file(big, SIZE_LARGE, seed=3)
+            run(
+                f"memory: door 1 (chunks, {args.parallel} parallel) {SIZE_LARGE // MiB} MiB",
+                "chunks_1g",
+                SIZE_LARGE,
+                via_chunks(big, SIZE_LARGE, big_sha, args.parallel),
+            )
+            big.unlink()
+            big = workdir / "big-tus.jpg"
+            big_sha = make_jpeg_file(big, SIZE_LARGE, seed=4)
+            run(f"memory: door 2 (tus) {SIZE_LARGE // MiB} MiB", "tus_1g", SIZE_LARGE, via_tus(big, big_sha))
+            big.unlink()
+
+        trouble = server.log_problems()
+        if trouble:
+            problems.append(f"gunicorn log has {len(trouble)} line(s) of trouble (tail below)")
+            print(f"  gunicorn log tail:\n{server.log_tail(60)}")
+        else:
+            print("  gunicorn log: no tracebacks, errors or worker timeouts")
+    except Exception as exc:
+        problems.append(f"setup: {exc}")
+        traceback.print_exc()
+        if server is not None:
+            print(f"  gunicorn log tail:\n{server.log_tail()}")
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print("summary:")
+    best = {key: max(values) for key, values in results.items() if values and not key.endswith("_rss")}
+    bound = best.get("bound")
+
+    def verdict(ok: bool | None) -> str:
+        return "PASS" if ok else "MISS"
+
+    if bound:
+        print(f"  bound: best of {len(results['bound'])} = {bound:.0f} MiB/s ({_spread(results['bound'])})")
+    sequential = best.get("chunks_seq")
+    if sequential and bound:
+        print(f"  (chunk door, sequential PUTs: best {sequential:.0f} MiB/s = {sequential / bound:.0%} of the bound)")
+    for key, label in (("chunks", f"chunk door ({args.parallel} parallel)"), ("tus", "tus door")):
+        rate = best.get(key)
+        ratio = rate / bound if rate and bound else None
+        shown = (
+            f"best {rate:.0f} MiB/s ({_spread(results[key])}) = {ratio:.0%} of {bound:.0f} MiB/s"
+            if ratio
+            else "no result"
+        )
+        print(f"  {label} >= {TARGET_RATIO:.0%} of the bound: {shown} -> {verdict(ratio and ratio >= TARGET_RATIO)}")
+    memory_key = "chunks_1g_rss" if not args.quick else "chunks_rss"
+    growth = max(results[memory_key]) if results.get(memory_key) else None
+    what = "1 GiB chunk upload" if not args.quick else f"{SIZE_SMALL // MiB} MiB chunk upload (--quick)"
+    shown = f"+{growth:.1f} MB during a {what}" if growth is not None else "no result"
+    memory_ok = growth is not None and growth <= TARGET_RSS_MB
+    print(f"  web RSS growth <= {TARGET_RSS_MB:.0f} MB: {shown} -> {verdict(memory_ok)}")
+    if results.get("tus_1g_rss"):
+        print(f"  (tus 1 GiB: +{results['tus_1g_rss'][0]:.1f} MB, {results['tus_1g'][0]:.0f} MiB/s)")
+    for problem in problems:
+        print(f"  problem: {problem}")
+    print(f"  load average after: {_loadavg()} (other processes on this 2-core machine add noise)")
+    print(f"  total {time.perf_counter() - run_started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -47,3 +47,9 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db, settings):
 def test_queue_retry_outlasts_the_timeout(settings):
     assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
     assert 1 <= settings.Q_CLUSTER["max_attempts"] <= 10
+
+
+def test_a_cdn_domain_without_signing_keys_is_refused():
+    result = _django_check(S3_BUCKET="media", S3_CUSTOM_DOMAIN="cdn.example.com")
+    assert result.returncode != 0
+    assert "S3_CLOUDFRONT_KEY_ID" in result.stderr

@@ -3,9 +3,10 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
@@ -30,6 +31,7 @@ from galleries.api.serializers import (
     PhotoUploadSerializer,
 )
 from galleries.errors import ServiceError
+from galleries.media import media_url
 from galleries.models import AssetStatus, Gallery, Photo
 
 log = logging.getLogger(__name__)
@@ -340,6 +342,9 @@ class PhotoDownloadApi(APIView):
         name = photo.original_filename or f"photo-{photo.position + 1}.{asset.ext}"
         if not name.lower().endswith(f".{asset.ext}"):
             name = f"{name.rsplit('.', 1)[0]}.{asset.ext}"
+        if settings.USE_S3:
+            # Straight from the bucket (presigned, as an attachment), not through this process.
+            return HttpResponseRedirect(media_url(asset.original_key, download_name=name))
         response = FileResponse(default_storage.open(asset.original_key, "rb"), content_type=asset.mime)
         response["Content-Disposition"] = content_disposition_header(True, name)
         response["X-Content-Type-Options"] = "nosniff"

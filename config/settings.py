@@ -154,9 +154,17 @@ S3_ACCESS_KEY_ID = env_str("S3_ACCESS_KEY_ID")
 S3_SECRET_ACCESS_KEY = env_str("S3_SECRET_ACCESS_KEY")
 S3_REGION = env_str("S3_REGION", "us-east-1")
 S3_CUSTOM_DOMAIN = env_str("S3_CUSTOM_DOMAIN")
+# A CDN domain serves media only with signed URLs (CloudFront key pair); unsigned CDN URLs would
+# outlive a revoked share link.
+S3_CLOUDFRONT_KEY_ID = env_str("S3_CLOUDFRONT_KEY_ID")
+S3_CLOUDFRONT_KEY = env_str("S3_CLOUDFRONT_KEY").replace("\\n", "\n")
 USE_S3 = any([S3_BUCKET, S3_ENDPOINT_URL, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_CUSTOM_DOMAIN])
 if USE_S3 and not S3_BUCKET:
     raise ImproperlyConfigured("S3 storage is switched on by an S3_* variable, but S3_BUCKET is empty.")
+if S3_CUSTOM_DOMAIN and not (S3_CLOUDFRONT_KEY_ID and S3_CLOUDFRONT_KEY):
+    raise ImproperlyConfigured(
+        "S3_CUSTOM_DOMAIN needs S3_CLOUDFRONT_KEY_ID and S3_CLOUDFRONT_KEY: media URLs must be signed and expire."
+    )
 
 if USE_S3:
     _default_storage = {
@@ -168,6 +176,8 @@ if USE_S3:
             "secret_key": S3_SECRET_ACCESS_KEY or None,
             "region_name": S3_REGION,
             "custom_domain": S3_CUSTOM_DOMAIN or None,
+            "cloudfront_key_id": S3_CLOUDFRONT_KEY_ID or None,
+            "cloudfront_key": S3_CLOUDFRONT_KEY or None,
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": int(MEDIA_URL_TTL.total_seconds()),
@@ -301,9 +311,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "config.logfilters.RedactShareTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's request logger names the path; ours goes through the redacting handler only.
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Image processing ------------------------------------------------------------------------
@@ -337,3 +355,10 @@ UPLOAD_CHUNK_STORE = "uploads.chunkstore.S3ChunkStore" if USE_S3 else "uploads.c
 # A chunk larger than this is refused before its body is read.
 UPLOAD_MAX_CHUNK_SIZE = env_size("UPLOAD_MAX_CHUNK_SIZE", 64 * 1024**2)
 UPLOAD_MAX_OPEN_PER_USER = env_int("UPLOAD_MAX_OPEN_PER_USER", 500)
+
+# --- Share links -----------------------------------------------------------------------------
+
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+SHARE_UNLOCK_ATTEMPTS = env_int("SHARE_UNLOCK_ATTEMPTS", 5)  # wrong passwords per link and address...
+SHARE_UNLOCK_WINDOW = env_int("SHARE_UNLOCK_WINDOW", 15 * 60)  # ...within this many seconds
+SHARE_GRANT_TTL = env_int("SHARE_GRANT_TTL", 24 * 3600)  # lifetime of an API grant token

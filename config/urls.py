@@ -20,9 +20,11 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("galleries.api.urls")),
     path("api/v1/", include("uploads.api.urls")),
+    path("api/v1/", include("sharing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("media/<path:key>", media_serve, name="media"),
     path("favicon.ico", favicon),
+    path("", include("sharing.urls")),
     path("", include("galleries.urls")),
 ]

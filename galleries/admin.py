@@ -152,6 +152,8 @@ class GalleryAdmin(admin.ModelAdmin):
     search_fields = ("title", "slug", "description")
     readonly_fields = ("slug", "page_link", "created_at", "updated_at", "deleted_at")
     inlines = [PhotoInline]
+    # Other apps add inlines and their save functions (sharing adds share links); see sharing/admin.py.
+    formset_savers: dict = {}
     actions = ["trash_selected", "restore_selected"]
     change_form_template = "admin/galleries/gallery/change_form.html"
     list_per_page = 50
@@ -197,6 +199,10 @@ class GalleryAdmin(admin.ModelAdmin):
         services.gallery_save(gallery=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        custom = self.formset_savers.get(formset.model)
+        if custom is not None:
+            custom(request, formset)
+            return
         instances = formset.save(commit=False)
         for photo in formset.deleted_objects:
             services.photo_delete(photo=photo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,7 +31,13 @@ _KEY_RE = re.compile(r"^(originals|variants)/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64
 
 
 def _secret() -> bytes:
-    return salted_hmac("contactsheet.media", "v1").digest()
+    return _secret_for(settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=4)
+def _secret_for(secret_key: str) -> bytes:
+    # Derived once per key: a page signs hundreds of URLs.
+    return salted_hmac("contactsheet.media", "v1", secret=secret_key).digest()
 
 
 def _ttl() -> int:
@@ -49,10 +56,9 @@ def media_url(key: str, *, download_name: str | None = None) -> str:
             params["ResponseContentDisposition"] = content_disposition_header(True, download_name)
         return default_storage.url(key, parameters=params or None, expire=_ttl())
     expires = signing.expiry_for(time.time(), _ttl())
-    query = {"e": expires, "s": signing.signature(_secret(), key, expires, download_name or "")}
-    if download_name:
-        query["dl"] = download_name
-    return f"{settings.MEDIA_URL}{key}?{urlencode(query)}"
+    sig = signing.signature(_secret(), key, expires, download_name or "")
+    url = f"{settings.MEDIA_URL}{key}?e={expires}&s={sig}"  # keys and hex need no quoting
+    return f"{url}&{urlencode({'dl': download_name})}" if download_name else url
 
 
 @require_GET

@@ -222,10 +222,12 @@ class Asset(models.Model):
 
     def variant(self, name: str, fmt: str) -> Variant | None:
         """The variant with this name and format, using prefetched rows when there are any."""
-        for variant in self.variants.all():
-            if variant.name == name and variant.format == fmt:
-                return variant
-        return None
+        index = self.__dict__.get("_variant_index")
+        if index is None:
+            index = {(v.name, v.format): v for v in self.variants.all()}
+            if "variants" in getattr(self, "_prefetched_objects_cache", {}):
+                self.__dict__["_variant_index"] = index  # only prefetched rows are safe to keep
+        return index.get((name, fmt))
 
 
 class Variant(models.Model):

@@ -50,6 +50,7 @@ class Picture:
     is_video: bool = False
     video_url: str = ""
     caption: str = ""
+    label: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -57,14 +58,21 @@ class Picture:
         return round(self.width / self.height, 4) if self.height else 1.0
 
 
-def _srcset(asset: Asset, fmt: str, names: tuple[str, ...]) -> str:
+def _srcset(asset: Asset, fmt: str, names: tuple[str, ...], urls: dict[str, str]) -> str:
     parts, seen = [], set()
     for name in names:
         variant = asset.variant(name, fmt)
         if variant is not None and variant.width not in seen:
             seen.add(variant.width)
-            parts.append(f"{media_url(variant.key)} {variant.width}w")
+            parts.append(f"{_url(variant.key, urls)} {variant.width}w")
     return ", ".join(parts)
+
+
+def _url(key: str, urls: dict[str, str]) -> str:
+    """Each key is signed once per photo, however many sources name it."""
+    if key not in urls:
+        urls[key] = media_url(key)
+    return urls[key]
 
 
 def blurhash_colour(blurhash: str) -> str:
@@ -80,8 +88,13 @@ def blurhash_colour(blurhash: str) -> str:
     return f"#{value >> 16 & 255:02x}{value >> 8 & 255:02x}{value & 255:02x}"
 
 
-def picture(photo: Photo, *, layout: str, eager: bool = False, owner: bool = False) -> Picture:
-    """Everything a template needs to draw one photo in one layout."""
+def picture(
+    photo: Photo, *, layout: str, eager: bool = False, owner: bool = False, show_metadata: bool = False
+) -> Picture:
+    """Everything a template needs to draw one photo in one layout.
+
+    Original file names are shown only to the owner or through a link with show_metadata.
+    """
     asset = photo.asset
     pic = Picture(
         photo=photo,
@@ -94,20 +107,25 @@ def picture(photo: Photo, *, layout: str, eager: bool = False, owner: bool = Fal
         ready=asset.status == AssetStatus.READY,
         is_video=asset.kind == AssetKind.VIDEO,
         caption=photo.title or photo.alt,
+        label=photo.title
+        or photo.alt
+        or ((owner or show_metadata) and photo.original_filename)
+        or f"Photo {photo.position + 1}",
     )
     names = SRCSET_NAMES[layout]
-    pic.avif_srcset = _srcset(asset, "avif", names)
-    pic.webp_srcset = _srcset(asset, "webp", names)
+    urls: dict[str, str] = {}
+    pic.avif_srcset = _srcset(asset, "avif", names, urls)
+    pic.webp_srcset = _srcset(asset, "webp", names, urls)
     fallback = asset.variant(FALLBACK[layout], "webp") or asset.variant("large", "webp")
     if fallback is not None:
-        pic.src = media_url(fallback.key)
+        pic.src = _url(fallback.key, urls)
     elif owner and asset.browser_can_show_original:
         pic.src = media_url(asset.original_key)  # the owner sees the original while variants are built
     large = asset.variant("large", "webp")
     if large is not None:
         pic.large_url, pic.large_width, pic.large_height = media_url(large.key), large.width, large.height
         pic.large_srcset = (
-            pic.webp_srcset if layout in ("slideshow", "single") else _srcset(asset, "webp", ("medium", "large"))
+            pic.webp_srcset if layout in ("slideshow", "single") else _srcset(asset, "webp", ("medium", "large"), urls)
         )
     elif pic.src:
         pic.large_url, pic.large_width, pic.large_height = pic.src, pic.width, pic.height
@@ -116,5 +134,10 @@ def picture(photo: Photo, *, layout: str, eager: bool = False, owner: bool = Fal
     return pic
 
 
-def pictures(photos: list[Photo], *, layout: str, eager_count: int = 0, owner: bool = False) -> list[Picture]:
-    return [picture(p, layout=layout, eager=i < eager_count, owner=owner) for i, p in enumerate(photos)]
+def pictures(
+    photos: list[Photo], *, layout: str, eager_count: int = 0, owner: bool = False, show_metadata: bool = False
+) -> list[Picture]:
+    return [
+        picture(p, layout=layout, eager=i < eager_count, owner=owner, show_metadata=show_metadata)
+        for i, p in enumerate(photos)
+    ]

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class SharingConfig(AppConfig):
     name = "sharing"
+    verbose_name = "Sharing"

@@ -124,7 +124,18 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(VariantSerializer(many=True))
     def get_variants(self, obj: Photo) -> list[dict]:
-        return VariantSerializer(obj.asset.variants.all(), many=True).data
+        # Plain dicts: a nested serializer per photo costs more than the rest of the page.
+        return [
+            {
+                "name": v.name,
+                "format": v.format,
+                "width": v.width,
+                "height": v.height,
+                "size": v.size,
+                "url": media_url(v.key),
+            }
+            for v in obj.asset.variants.all()
+        ]
 
     @extend_schema_field(serializers.JSONField(allow_null=True))
     def get_gps(self, obj: Photo) -> dict | None:

@@ -46,6 +46,8 @@ def test_creating_a_gallery_in_the_admin_sets_owner_and_slug(alice, client_for):
             "default_layout": "tiles",
             "photos-TOTAL_FORMS": "0",
             "photos-INITIAL_FORMS": "0",
+            "share_links-TOTAL_FORMS": "0",
+            "share_links-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -84,6 +86,8 @@ def test_inline_edits_alt_text_and_order(alice, client_for, gallery, add_photo):
         "default_layout": gallery.default_layout,
         "photos-TOTAL_FORMS": "2",
         "photos-INITIAL_FORMS": "2",
+        "share_links-TOTAL_FORMS": "0",
+        "share_links-INITIAL_FORMS": "0",
         "photos-0-id": str(a.pk),
         "photos-0-gallery": str(gallery.pk),
         "photos-0-title": "A",

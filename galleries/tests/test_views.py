@@ -93,9 +93,9 @@ def test_pictures_have_avif_then_webp_sources_and_real_sizes(client, gallery, ad
 
 
 def test_later_pages_load_lazily_and_link_to_the_next_page(client, gallery, add_photo, monkeypatch):
-    from galleries import views
+    from galleries import pages
 
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
     for _ in range(5):
         add_photo(gallery)
     html = client.get(f"/g/{gallery.slug}/?page=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sentinel").content.decode()

@@ -28,9 +28,9 @@ WEB_VITALS = """
 @pytest.fixture
 def demo(alice, monkeypatch):
     """A public gallery of 14 processed photos, ten to a page so the second page can scroll in."""
-    from galleries import views
+    from galleries import pages
 
-    monkeypatch.setattr(views, "PAGE_SIZE", 10)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 10)
     gallery = services.gallery_create(
         owner=alice, title="Coast & hills", description="A day out.", visibility=Visibility.PUBLIC
     )

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from galleries.api.serializers import GalleryOutputSerializer, PhotoOutputSerializer, StrictMixin
+from sharing.models import ShareLink
+
+
+class ShareLinkInputSerializer(StrictMixin, serializers.Serializer):
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    password = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, allow_null=True, trim_whitespace=False,
+        help_text="Set or change; empty or null removes it. Changing it closes every open unlock.",
+    )  # fmt: skip
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    allow_download = serializers.BooleanField(required=False)
+    allow_upload = serializers.BooleanField(required=False)
+    show_metadata = serializers.BooleanField(required=False)
+    selection_quota = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100_000)
+    revoked = serializers.BooleanField(required=False, help_text="true switches the link off; false restores it.")
+
+
+class ShareLinkOutputSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    has_password = serializers.BooleanField()
+    state = serializers.CharField()
+    gallery = serializers.UUIDField(source="gallery_id")
+
+    class Meta:
+        model = ShareLink
+        fields = [
+            "id", "gallery", "token", "url", "label", "has_password", "state", "expires_at", "revoked_at",
+            "allow_download", "allow_upload", "show_metadata", "selection_quota", "view_count", "download_count",
+            "last_viewed_at", "created_at",
+        ]  # fmt: skip
+
+    def get_url(self, obj: ShareLink) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
+
+
+class SharedGallerySerializer(serializers.Serializer):
+    gallery = GalleryOutputSerializer()
+    allow_download = serializers.BooleanField()
+    show_metadata = serializers.BooleanField()
+    selection_quota = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = PhotoOutputSerializer(many=True)
+
+
+class UnlockInputSerializer(StrictMixin, serializers.Serializer):
+    password = serializers.CharField(max_length=200, trim_whitespace=False)
+
+
+class UnlockOutputSerializer(serializers.Serializer):
+    grant = serializers.CharField(help_text='Send as "X-Share-Grant" if you do not keep cookies.')
+
+
+class SelectionInputSerializer(StrictMixin, serializers.Serializer):
+    add = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
+    remove = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    submit = serializers.BooleanField(required=False, help_text="Send the selection to the photographer (locks it).")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class SelectionOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+    note = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    photos = serializers.ListField(child=serializers.UUIDField())
+    quota = serializers.IntegerField(allow_null=True)

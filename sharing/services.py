@@ -1,0 +1,129 @@
+"""Writes on share links and selections. Every door (admin, API, pages) calls these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from galleries.errors import Conflict, InvalidInput
+from galleries.models import Gallery, Photo
+from sharing.models import Selection, ShareLink
+
+_UNSET: Any = object()
+
+
+def share_link_create(
+    *,
+    gallery: Gallery,
+    label: str = "",
+    password: str | None = None,
+    expires_at: datetime | None = None,
+    allow_download: bool = False,
+    allow_upload: bool = False,
+    show_metadata: bool = False,
+    selection_quota: int | None = None,
+) -> ShareLink:
+    """A new link with a fresh random token."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("The expiry must be in the future.")
+    link = ShareLink(
+        gallery=gallery,
+        label=label.strip(),
+        expires_at=expires_at,
+        allow_download=allow_download,
+        allow_upload=allow_upload,
+        show_metadata=show_metadata,
+        selection_quota=selection_quota,
+    )
+    link.set_password(password)
+    link.save()
+    return link
+
+
+@transaction.atomic
+def share_link_update(*, link: ShareLink, password: str | None = _UNSET, **fields: Any) -> ShareLink:
+    """Change a link. password: a new one, or "" / None to remove it (either closes open grants)."""
+    allowed = {"label", "expires_at", "allow_download", "allow_upload", "show_metadata", "selection_quota"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(link, name, value)
+    if password is not _UNSET:
+        link.set_password(password)
+    link.save()
+    return link
+
+
+def share_link_revoke(*, link: ShareLink) -> ShareLink:
+    """Switch a link off at once; its media URLs stop working within MEDIA_URL_TTL."""
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at", "updated_at"])
+    return link
+
+
+def share_link_restore(*, link: ShareLink) -> ShareLink:
+    if link.revoked_at is not None:
+        link.revoked_at = None
+        link.save(update_fields=["revoked_at", "updated_at"])
+    return link
+
+
+def selection_for(*, link: ShareLink, visitor: str) -> Selection | None:
+    return Selection.objects.filter(link=link, visitor=visitor).prefetch_related("photos").first()
+
+
+@transaction.atomic
+def selection_change(
+    *, link: ShareLink, visitor: str, add: list[Photo] = (), remove: list[Photo] = (), name: str = "", email: str = ""
+) -> Selection:
+    """Add or remove favourites; the first one needs the visitor's name. Submitted selections are locked."""
+    selection = Selection.objects.select_for_update().filter(link=link, visitor=visitor).first()
+    if selection is None:
+        if not name.strip():
+            raise InvalidInput("Tell the photographer who you are: a name is needed for your first favourite.")
+        selection = Selection.objects.create(link=link, visitor=visitor, name=name.strip()[:100], email=email.strip())
+    elif name.strip():
+        selection.name = name.strip()[:100]
+        selection.email = email.strip() or selection.email
+        selection.save(update_fields=["name", "email", "updated_at"])
+    if selection.submitted_at is not None:
+        raise Conflict("This selection was sent to the photographer and can no longer change.")
+    for photo in add:
+        if photo.gallery_id != link.gallery_id:
+            raise InvalidInput("That photo is not in this gallery.")
+    if add:
+        selection.photos.add(*add)
+    if remove:
+        selection.photos.remove(*remove)
+    if link.selection_quota is not None and selection.photos.count() > link.selection_quota:
+        raise Conflict(f"You can choose up to {link.selection_quota} photos.")
+    selection.save(update_fields=["updated_at"])
+    return selection
+
+
+def selection_submit(*, link: ShareLink, visitor: str, note: str = "") -> Selection:
+    """Send the favourites to the photographer; from then on they are locked."""
+    with transaction.atomic():
+        selection = Selection.objects.select_for_update().filter(link=link, visitor=visitor).first()
+        if selection is None or not selection.photos.exists():
+            raise InvalidInput("Choose at least one photo before sending your selection.")
+        if selection.submitted_at is None:
+            selection.note = note.strip()[:2000]
+            selection.submitted_at = timezone.now()
+            selection.save(update_fields=["note", "submitted_at", "updated_at"])
+    return selection
+
+
+def selection_clear(*, link: ShareLink, visitor: str) -> None:
+    with transaction.atomic():
+        selection = Selection.objects.select_for_update().filter(link=link, visitor=visitor).first()
+        if selection is None:
+            return
+        if selection.submitted_at is not None:
+            raise Conflict("This selection was sent to the photographer and can no longer change.")
+        selection.delete()

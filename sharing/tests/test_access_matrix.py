@@ -1,0 +1,139 @@
+"""One access policy, every door: visibility x visitor x link state x resource."""
+
+import itertools
+import zipfile
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from galleries.models import Visibility
+from sharing import services
+
+pytestmark = pytest.mark.django_db
+
+VISIBILITIES = ["public", "unlisted", "private"]
+VISITORS = ["owner", "admin", "other_staff", "anonymous", "link_holder", "link_holder_unlocked"]
+LINK_STATES = ["active", "password", "expired", "revoked"]
+RESOURCES = ["page", "fragment", "api", "variant", "original", "zip"]
+
+
+def expected(visibility: str, visitor: str, state: str, resource: str) -> bool:
+    """Who may reach what: the policy, written once, in words the tests can read."""
+    if visitor in ("owner", "admin"):
+        if resource in ("page", "fragment", "api", "variant"):
+            return True
+        return resource == "original" or resource == "zip"
+    via_gallery = visibility in ("public", "unlisted") and resource in ("page", "fragment", "api", "variant")
+    if visitor in ("other_staff", "anonymous"):
+        return via_gallery
+    # Link holders come through the link: open, or unlocked; a closed link stays closed even when
+    # the gallery is public (its /g/ address is the anonymous visitor's row).
+    return state == "active" or (state == "password" and visitor == "link_holder_unlocked")
+
+
+def _client(visitor, alice, bob, admin_user, link):
+    c = Client()
+    if visitor == "owner":
+        c.force_login(alice)
+    elif visitor == "admin":
+        c.force_login(admin_user)
+    elif visitor == "other_staff":
+        c.force_login(bob)
+    elif visitor == "link_holder_unlocked" and link.has_password:
+        assert c.post(f"/s/{link.token}/unlock", {"password": "secret-pass"}).status_code == 302
+    return c
+
+
+def _via_link(visitor):
+    return visitor.startswith("link_holder")
+
+
+def _reach(c, visitor, gallery, photo, link, resource) -> bool:
+    """Try one resource the way this visitor would (link holders through the link)."""
+    if resource == "variant":
+        # The URL is handed out by a page the visitor can open; then it is fetched.
+        if _via_link(visitor):
+            page = c.get(f"/s/{link.token}/")
+        else:
+            page = c.get(f"/g/{gallery.slug}/")
+        if page.status_code != 200:
+            return False
+        html = page.content.decode()
+        start = html.find("/media/variants/")
+        if start < 0:
+            return False
+        url = html[start : html.find('"', start)].split(" ")[0].replace("&amp;", "&")
+        return c.get(url).status_code == 200
+    if _via_link(visitor):
+        paths = {
+            "page": f"/s/{link.token}/",
+            "fragment": f"/s/{link.token}/?page=1",
+            "api": f"/api/v1/shared/{link.token}",
+            "original": f"/s/{link.token}/p/{photo.pk}/download",
+            "zip": f"/s/{link.token}/download.zip",
+        }
+    else:
+        paths = {
+            "page": f"/g/{gallery.slug}/",
+            "fragment": f"/g/{gallery.slug}/?page=1",
+            "api": f"/api/v1/galleries/{gallery.pk}/photos",
+            "original": f"/api/v1/photos/{photo.pk}/download",
+            "zip": None,
+        }
+    path = paths[resource]
+    if path is None:
+        if visitor in ("owner", "admin"):
+            from sharing.downloads import zip_response
+
+            return (
+                zipfile.ZipFile(BytesIO(b"".join(zip_response(gallery, owner=True).streaming_content))).testzip()
+                is None
+            )
+        return False
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "sentinel"} if resource == "fragment" else {}
+    response = c.get(path, **headers)
+    if response.status_code != 200:
+        return False
+    if resource == "original":
+        return b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"
+    if resource == "zip":
+        return zipfile.ZipFile(BytesIO(b"".join(response.streaming_content))).testzip() is None
+    return True
+
+
+@pytest.mark.parametrize(
+    ("visibility", "state"), list(itertools.product(VISIBILITIES, LINK_STATES)), ids=lambda v: str(v)
+)
+def test_access_matrix(alice, bob, admin_user, make_shared, visibility, state):
+    gallery, photos, link = make_shared(visibility=visibility, allow_download=True)
+    if state == "password":
+        services.share_link_update(link=link, password="secret-pass")
+    elif state == "expired":
+        services.share_link_update(link=link, expires_at=timezone.now() - timedelta(minutes=1))
+    elif state == "revoked":
+        services.share_link_revoke(link=link)
+    link.refresh_from_db()
+    failures = []
+    for visitor in VISITORS:
+        c = _client(visitor, alice, bob, admin_user, link)
+        for resource in RESOURCES:
+            got = _reach(c, visitor, gallery, photos[0], link, resource)
+            want = expected(visibility, visitor, state, resource)
+            if got != want:
+                failures.append(f"{visitor} {resource}: got {got}, want {want}")
+    assert not failures, f"{visibility}/{state}:\n" + "\n".join(failures)
+
+
+def test_a_link_without_download_permission_serves_no_original_and_no_zip(make_shared, client):
+    _gallery, photos, link = make_shared()
+    assert client.get(f"/s/{link.token}/").status_code == 200
+    assert client.get(f"/s/{link.token}/p/{photos[0].pk}/download").status_code == 404
+    assert client.get(f"/s/{link.token}/download.zip").status_code == 404
+
+
+def test_visibility_private_on_a_link_still_needs_the_link(make_shared, client):
+    gallery, _, _ = make_shared(visibility=Visibility.PRIVATE)
+    assert client.get(f"/g/{gallery.slug}/").status_code == 404

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from sharing import views
+
+app_name = "sharing"
+
+urlpatterns = [
+    path("s/<str:token>/", views.share_detail, name="detail"),
+    path("s/<str:token>/unlock", views.share_unlock, name="unlock"),
+    path("s/<str:token>/download.zip", views.share_zip, name="zip"),
+    path("s/<str:token>/p/<uuid:photo_id>/", views.share_photo, name="photo"),
+    path("s/<str:token>/p/<uuid:photo_id>/download", views.share_photo_download, name="photo-download"),
+]

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from galleries import pages
+from galleries.errors import Gone, NotFound, TooManyRequests
+from sharing import access, downloads
+from sharing.forms import UnlockForm
+
+
+def shared_page(view: Callable) -> Callable:
+    """Open the link per the access policy; answer 404, 410 or the password form for it."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        try:
+            link = access.open_link(request, token)
+            response = view(request, link, *args, **kwargs)
+        except (NotFound, Http404):
+            response = render(request, "sharing/link_closed.html", {"gone": False}, status=404)
+        except Gone:
+            response = render(request, "sharing/link_closed.html", {"gone": True}, status=410)
+        except access.PasswordRequired as exc:
+            form = UnlockForm()
+            response = render(request, "sharing/unlock.html", {"link": exc.link, "form": form}, status=401)
+        # The token is in the address: never let it leak to other sites through Referer.
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    return wrapper
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@shared_page
+def share_detail(request: HttpRequest, link) -> HttpResponse:
+    access.record_view(request, link)
+    context = pages.gallery_context(
+        request,
+        link.gallery,
+        base_url=link.get_absolute_url(),
+        owner=False,
+        show_metadata=link.show_metadata,
+        link=link,
+    )
+    return render(request, pages.gallery_template(request), context)
+
+
+@shared_page
+def share_photo(request: HttpRequest, link, photo_id: uuid.UUID) -> HttpResponse:
+    context = pages.photo_context(
+        link.gallery,
+        photo_id,
+        base_url=link.get_absolute_url(),
+        owner=False,
+        show_metadata=link.show_metadata,
+        link=link,
+    )
+    return render(request, "galleries/photo_detail.html", context)
+
+
+@require_http_methods(["POST"])
+def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
+    """Check the password (CSRF-protected, throttled); back to the link itself, never elsewhere."""
+    try:
+        link = access.link_for_token(token)
+    except NotFound:
+        response = render(request, "sharing/link_closed.html", {"gone": False}, status=404)
+    except Gone:
+        response = render(request, "sharing/link_closed.html", {"gone": True}, status=410)
+    else:
+        form = UnlockForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                if access.unlock(request, link, form.cleaned_data["password"]):
+                    response = HttpResponseRedirect(link.get_absolute_url())
+                    response["Referrer-Policy"] = "no-referrer"
+                    return response
+                form.add_error("password", "That password is not right.")
+            except TooManyRequests as exc:
+                form.add_error(None, exc.message)
+                status = 429
+        response = render(request, "sharing/unlock.html", {"link": link, "form": form}, status=status)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@shared_page
+def share_photo_download(request: HttpRequest, link, photo_id: uuid.UUID) -> HttpResponse:
+    if not link.allow_download:
+        raise NotFound("Downloads are not enabled for this link.")
+    photo = pages.visible_photos(link.gallery, owner=False).filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound("No such photo.")
+    return downloads.original_response(photo, link=link)
+
+
+@shared_page
+def share_zip(request: HttpRequest, link) -> StreamingHttpResponse:
+    if not link.allow_download:
+        raise NotFound("Downloads are not enabled for this link.")
+    return downloads.zip_response(link.gallery, link=link)

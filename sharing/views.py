@@ -14,6 +14,11 @@ from galleries.errors import Gone, NotFound, TooManyRequests
 from sharing import access, downloads
 from sharing.forms import UnlockForm
 
+# The password form is the one shared page that posts. Under "no-referrer" Chromium sends
+# "Origin: null" with the POST and Django's CSRF check rightly refuses it, so this page uses
+# "same-origin": the token still never goes to another site, and the form works.
+UNLOCK_REFERRER_POLICY = "same-origin"
+
 
 def shared_page(view: Callable) -> Callable:
     """Open the link per the access policy; answer 404, 410 or the password form for it."""
@@ -30,8 +35,9 @@ def shared_page(view: Callable) -> Callable:
         except access.PasswordRequired as exc:
             form = UnlockForm()
             response = render(request, "sharing/unlock.html", {"link": exc.link, "form": form}, status=401)
+            response["Referrer-Policy"] = UNLOCK_REFERRER_POLICY
         # The token is in the address: never let it leak to other sites through Referer.
-        response["Referrer-Policy"] = "no-referrer"
+        response.setdefault("Referrer-Policy", "no-referrer")
         response["X-Robots-Tag"] = "noindex, nofollow"
         response["Cache-Control"] = "private, no-store"
         return response
@@ -90,6 +96,8 @@ def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = 429
         response = render(request, "sharing/unlock.html", {"link": link, "form": form}, status=status)
+        response["Referrer-Policy"] = UNLOCK_REFERRER_POLICY
+        return response
     response["Referrer-Policy"] = "no-referrer"
     return response
 

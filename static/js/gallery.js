@@ -176,6 +176,30 @@ async function initLightbox() {
     arrowNextTitle: "Next (→)",
   });
   lightbox.on("uiRegister", () => {
+    if (window.csFavourites) {
+      // The heart in the lightbox favours the photo on screen.
+      lightbox.pswp.ui.registerElement({
+        name: "heart",
+        order: 8,
+        isButton: true,
+        html: "♥",
+        title: "Favourite",
+        onClick: () => {
+          const el = lightbox.pswp.currSlide?.data.element;
+          if (el) window.csFavourites.toggle(el.closest(".item").dataset.id);
+        },
+        onInit: (el, pswp) => {
+          const update = () => {
+            const id = pswp.currSlide?.data.element?.closest(".item")?.dataset.id;
+            const on = id && window.csFavourites.chosen().has(id);
+            el.classList.toggle("is-on", Boolean(on));
+            el.setAttribute("aria-pressed", on ? "true" : "false");
+          };
+          pswp.on("change", update);
+          document.addEventListener("favourites:change", update);
+        },
+      });
+    }
     lightbox.pswp.ui.registerElement({
       name: "custom-caption",
       order: 9,

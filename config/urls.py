@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("media/<path:key>", media_serve, name="media"),
     path("favicon.ico", favicon),
+    path("", include("uploads.urls")),
     path("", include("sharing.urls")),
     path("", include("galleries.urls")),
 ]

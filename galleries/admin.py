@@ -88,7 +88,7 @@ def _reprocess(modeladmin: admin.ModelAdmin, request: HttpRequest, assets: list[
 class PhotoInline(admin.TabularInline):
     model = Photo
     extra = 0
-    fields = ("drag", "thumb", "title", "alt", "position", "status", "original_filename", "dimensions")
+    fields = ("drag", "thumb", "title", "alt", "position", "is_approved", "status", "original_filename", "dimensions")
     readonly_fields = ("drag", "thumb", "status", "original_filename", "dimensions")
     ordering = ("position", "created_at")
     classes = ("cs-sortable",)
@@ -124,7 +124,8 @@ class PhotoInline(admin.TabularInline):
     @admin.display(description="Size")
     def dimensions(self, obj: Photo) -> str:
         asset = obj.asset
-        return f"{asset.width}×{asset.height}, {asset.size / 2**20:.1f} MB"
+        sender = f" · from {obj.contributor}" if obj.contributor else ""
+        return f"{asset.width}×{asset.height}, {asset.size / 2**20:.1f} MB{sender}"
 
 
 class TrashFilter(admin.SimpleListFilter):
@@ -208,6 +209,8 @@ class GalleryAdmin(admin.ModelAdmin):
             services.photo_delete(photo=photo)
         for photo in instances:
             services.photo_update(photo=photo, title=photo.title, alt=photo.alt, position=photo.position)
+            if photo.is_approved:
+                services.photos_approve(photos=[photo])
 
     def delete_model(self, request: HttpRequest, obj: Gallery) -> None:
         services.gallery_destroy(gallery=obj)
@@ -339,12 +342,12 @@ class StatusFilter(admin.SimpleListFilter):
 class PhotoAdmin(admin.ModelAdmin):
     """Every photo the user may edit, with its processing state; the place to find failures."""
 
-    list_display = ("thumb", "__str__", "gallery", "status", "error", "dimensions", "created_at")
-    list_filter = (StatusFilter,)
+    list_display = ("thumb", "__str__", "gallery", "status", "approval", "error", "dimensions", "created_at")
+    list_filter = (StatusFilter, "is_approved")
     search_fields = ("title", "alt", "original_filename", "gallery__title")
     fields = ("gallery", "title", "alt", "position", "original_filename", "status", "error", "exif", "variant_previews")
     readonly_fields = ("gallery", "original_filename", "status", "error", "exif", "variant_previews")
-    actions = ["reprocess_selected"]
+    actions = ["reprocess_selected", "approve_selected"]
     list_select_related = ("gallery", "asset")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -401,6 +404,15 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.display(description="Variants")
     def variant_previews(self, obj: Photo) -> str:
         return variant_previews_html(obj.asset)
+
+    @admin.display(description="Shown", boolean=False)
+    def approval(self, obj: Photo) -> str:
+        return "Yes" if obj.is_approved else f"Awaiting approval (from {obj.contributor or 'a guest'})"
+
+    @admin.action(description="Approve the selected guest photos")
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.photos_approve(photos=list(queryset))
+        self.message_user(request, f"Approved {count} photo{'s' if count != 1 else ''}.", messages.SUCCESS)
 
     @admin.action(description="Rebuild variants of the selected photos")
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

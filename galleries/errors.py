@@ -22,6 +22,11 @@ class InvalidInput(ServiceError):
     code = "invalid"
 
 
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "not_authenticated"
+
+
 class NotFound(ServiceError):
     status_code = 404
     code = "not_found"

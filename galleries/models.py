@@ -73,12 +73,12 @@ class GalleryQuerySet(models.QuerySet):
         return self.none()
 
     def with_photo_count(self) -> GalleryQuerySet:
-        return self.annotate(photo_count=Count("photos", distinct=True))
+        return self.annotate(photo_count=Count("photos", filter=Q(photos__is_approved=True), distinct=True))
 
     def with_cover_id(self) -> GalleryQuerySet:
         """Annotate cover_photo_id: the chosen cover, else the first ready photo."""
         first_ready = (
-            Photo.objects.filter(gallery=OuterRef("pk"), asset__status=AssetStatus.READY)
+            Photo.objects.filter(gallery=OuterRef("pk"), asset__status=AssetStatus.READY, is_approved=True)
             .order_by("position", "created_at")
             .values("id")[:1]
         )
@@ -147,6 +147,9 @@ class Photo(models.Model):
     title = models.CharField(max_length=200, blank=True)
     alt = models.CharField("alt text", max_length=200, blank=True, help_text="Describes the photo for screen readers.")
     original_filename = models.CharField(max_length=255, blank=True)
+    # Photos dropped in by guests (through a share link) wait for the owner's approval.
+    is_approved = models.BooleanField(default=True)
+    contributor = models.CharField(max_length=100, blank=True, help_text="The guest who sent it; empty for the owner.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,10 +19,10 @@ EAGER_ON_FIRST_PAGE = 8  # roughly the first screen on a large display
 
 
 def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
-    """Photos a visitor may see: failed ones only for the owner."""
+    """Photos a visitor may see: failed ones and guests' photos awaiting approval only for the owner."""
     photos = gallery.photos.with_media()
     if not owner:
-        photos = photos.exclude(asset__status=AssetStatus.FAILED)
+        photos = photos.exclude(asset__status=AssetStatus.FAILED).filter(is_approved=True)
     return photos
 
 

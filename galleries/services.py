@@ -270,22 +270,28 @@ def _asset_for(checked: CheckedFile, written: _Written) -> Asset:
     raise RuntimeError(f"could not create or lock the asset {checked.sha256}")
 
 
-def _photo_place(*, gallery: Gallery, asset: Asset, filename: str) -> tuple[Photo, bool]:
+def _photo_place(*, gallery: Gallery, asset: Asset, filename: str, contributor: str = "") -> tuple[Photo, bool]:
     existing = Photo.objects.filter(gallery=gallery, asset=asset).first()
     if existing is not None:
         return existing, False
     last = Photo.objects.filter(gallery=gallery).aggregate(m=Max("position"))["m"]
     photo = Photo.objects.create(
-        gallery=gallery, asset=asset, position=0 if last is None else last + 1, original_filename=filename
+        gallery=gallery,
+        asset=asset,
+        position=0 if last is None else last + 1,
+        original_filename=filename,
+        contributor=contributor,
+        is_approved=not contributor,
     )
     return photo, True
 
 
-def photos_add(*, gallery: Gallery, files: list[CheckedFile]) -> list[tuple[Photo, bool]]:
+def photos_add(*, gallery: Gallery, files: list[CheckedFile], contributor: str = "") -> list[tuple[Photo, bool]]:
     """Store checked files and place them in the gallery, all or nothing.
 
     Bytes already stored (same SHA-256) are not stored again; the same bytes in the same gallery
     give back the existing photo (created False). On any failure no row and no new file remains.
+    A guest's photos (contributor set) are held until the owner approves them.
     """
     written = _Written()
     try:
@@ -294,7 +300,9 @@ def photos_add(*, gallery: Gallery, files: list[CheckedFile]) -> list[tuple[Phot
             results = []
             for checked in files:
                 asset = _asset_for(checked, written)
-                results.append(_photo_place(gallery=gallery, asset=asset, filename=checked.filename))
+                results.append(
+                    _photo_place(gallery=gallery, asset=asset, filename=checked.filename, contributor=contributor)
+                )
             return results
     except BaseException:
         for key in written.keys:
@@ -385,3 +393,10 @@ def _enqueue_forced(asset_id: Any) -> None:
     from django_q.tasks import async_task
 
     async_task("galleries.tasks.process_asset", str(asset_id), True, task_name=f"reprocess {asset_id}", group="process")
+
+
+def photos_approve(*, photos: list[Photo]) -> int:
+    """Show guests' photos to visitors."""
+    return Photo.objects.filter(pk__in=[p.pk for p in photos], is_approved=False).update(
+        is_approved=True, updated_at=timezone.now()
+    )

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 
-from galleries.errors import Gone, NotFound, TooManyRequests
+from galleries.errors import Gone, NotFound, TooManyRequests, Unauthorized
 from sharing.models import ShareLink
 
 SESSION_KEY = "share_grants"
@@ -60,6 +60,14 @@ def open_link(request: HttpRequest, token: str) -> ShareLink:
     return link
 
 
+def open_link_or_401(request: HttpRequest, token: str) -> ShareLink:
+    """open_link for API doors: a locked link is a 401 that says how to unlock it."""
+    try:
+        return open_link(request, token)
+    except PasswordRequired:
+        raise Unauthorized("This gallery is protected by a password: POST it to …/unlock first.") from None
+
+
 def _client_address(request: HttpRequest) -> str:
     if settings.BEHIND_PROXY:
         forwarded = request.headers.get("X-Forwarded-For", "")
@@ -105,3 +113,14 @@ def record_view(request: HttpRequest, link: ShareLink) -> None:
     from django.db.models import F
 
     ShareLink.objects.filter(pk=link.pk).update(view_count=F("view_count") + 1, last_viewed_at=timezone.now())
+
+
+def visitor_id(request: HttpRequest) -> str:
+    """An opaque id for this browser (kept in its session): whose favourites, whose uploads."""
+    import secrets
+
+    visitor = request.session.get("share_visitor")
+    if not visitor:
+        visitor = secrets.token_urlsafe(16)
+        request.session["share_visitor"] = visitor
+    return visitor

@@ -90,7 +90,7 @@ def original_response(photo: Photo, *, link: ShareLink | None = None) -> HttpRes
 def gallery_zip(gallery: Gallery, *, show_metadata: bool, include_failed: bool = False) -> ZipStream:
     photos = gallery.photos.select_related("asset").order_by("position", "created_at")
     if not include_failed:
-        photos = photos.exclude(asset__status=AssetStatus.FAILED)
+        photos = photos.exclude(asset__status=AssetStatus.FAILED).filter(is_approved=True)
     archive = ZipStream(compress_type=ZIP_STORED, sized=True)
     for photo, name in unique_names(list(photos), show_metadata=show_metadata):
         archive.add(_read(photo.asset.original_key), name, size=photo.asset.size)

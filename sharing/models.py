@@ -48,6 +48,10 @@ class ShareLink(models.Model):
     allow_upload = models.BooleanField(default=False, help_text="Visitors may upload photos (held for approval).")
     show_metadata = models.BooleanField(default=False, help_text="Show EXIF and file names (never GPS).")
     selection_quota = models.PositiveIntegerField(null=True, blank=True, help_text="“Choose up to N” for favourites.")
+    upload_max_files = models.PositiveIntegerField(
+        default=50, help_text="Most photos guests may upload through this link."
+    )
+    upload_max_bytes = models.BigIntegerField(default=2 * 1024**3, help_text="Most bytes guests may upload in all.")
     view_count = models.PositiveIntegerField(default=0, editable=False)
     download_count = models.PositiveIntegerField(default=0, editable=False)
     last_viewed_at = models.DateTimeField(null=True, blank=True, editable=False)

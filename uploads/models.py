@@ -26,6 +26,9 @@ class UploadStatus(models.TextChoices):
 
 
 class UploadQuerySet(models.QuerySet):
+    def of_guest(self, link, visitor: str) -> UploadQuerySet:
+        return self.filter(share_link=link, guest_visitor=visitor) if visitor else self.none()
+
     def owned_by(self, user) -> UploadQuerySet:
         """A user's own uploads: nobody else's, not even an admin's (they are in flight)."""
         if not user.is_authenticated:
@@ -43,7 +46,15 @@ class Upload(models.Model):
     """One file on its way in, by whichever protocol; bytes live in the chunk store until complete."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="uploads"
+    )
+    # A guest's upload through a share link: no user, the link and the guest's browser instead.
+    share_link = models.ForeignKey(
+        "sharing.ShareLink", null=True, blank=True, on_delete=models.CASCADE, related_name="uploads"
+    )
+    guest_name = models.CharField(max_length=100, blank=True)
+    guest_visitor = models.CharField(max_length=64, blank=True)
     gallery = models.ForeignKey("galleries.Gallery", on_delete=models.CASCADE, related_name="uploads")
     filename = models.CharField(max_length=255)
     size = models.BigIntegerField()

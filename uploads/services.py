@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -28,6 +29,7 @@ from galleries.errors import (
     UnsupportedType,
 )
 from galleries.models import Gallery, Photo
+from sharing.models import ShareLink
 from uploads.chunkstore import READ_SIZE, get_chunk_store
 from uploads.models import Upload, UploadChunk, UploadProtocol, UploadStatus
 
@@ -66,15 +68,21 @@ def check_sha256(value: str | None, *, what: str = "sha256") -> str:
 
 def upload_create(
     *,
-    owner: User,
+    owner: User | None,
     gallery: Gallery,
     filename: str,
     size: int,
     sha256: str | None = None,
     protocol: str = UploadProtocol.CHUNKS,
     chunk_size: int | None = None,
+    share_link: ShareLink | None = None,
+    guest_name: str = "",
+    guest_visitor: str = "",
 ) -> Upload:
-    """Open an upload: checks size, type (by name for now, by content on completion) and the open-upload cap."""
+    """Open an upload: checks size, type (by name for now, by content on completion) and the open-upload cap.
+
+    A guest's upload (share_link set, no owner) is held to the link's caps on count and bytes.
+    """
     name = gallery_services.clean_filename(filename)
     if not name:
         raise InvalidInput("The file name is empty.")
@@ -94,7 +102,12 @@ def upload_create(
         raise TooLarge(f"{name} is {gallery_services._mb(size)}; the limit is {gallery_services._mb(limit)}.")
     client_sha = check_sha256(sha256)
     chunk = chunk_size or settings.UPLOAD_CHUNK_SIZE
-    if Upload.objects.filter(owner=owner).open().count() >= settings.UPLOAD_MAX_OPEN_PER_USER:
+    if share_link is not None:
+        _check_guest_caps(share_link, size)
+        if not guest_name.strip():
+            raise InvalidInput("Tell the photographer who you are: your name is needed to send photos.")
+    mine = Upload.objects.of_guest(share_link, guest_visitor) if share_link else Upload.objects.filter(owner=owner)
+    if mine.open().count() >= settings.UPLOAD_MAX_OPEN_PER_USER:
         raise TooManyRequests(
             f"You have {settings.UPLOAD_MAX_OPEN_PER_USER} unfinished uploads; finish or cancel some first."
         )
@@ -107,6 +120,9 @@ def upload_create(
         chunk_size=chunk,
         protocol=protocol,
         expires_at=timezone.now() + settings.UPLOAD_EXPIRY,
+        share_link=share_link,
+        guest_name=guest_name.strip()[:100],
+        guest_visitor=guest_visitor,
     )
     upload.store_state = get_chunk_store().begin(str(upload.id), size)
     try:
@@ -115,6 +131,20 @@ def upload_create(
         get_chunk_store().discard(str(upload.id), upload.store_state)
         raise
     return upload
+
+
+def _check_guest_caps(link: ShareLink, size: int) -> None:
+    counted = Upload.objects.filter(share_link=link).exclude(
+        status__in=[UploadStatus.ABORTED, UploadStatus.EXPIRED, UploadStatus.FAILED]
+    )
+    if counted.count() >= link.upload_max_files:
+        raise TooManyRequests(f"This link accepts at most {link.upload_max_files} photos, and they have all arrived.")
+    used = counted.aggregate(total=Sum("size"))["total"] or 0
+    if used + size > link.upload_max_bytes:
+        left = max(0, link.upload_max_bytes - used)
+        raise TooLarge(
+            f"This link accepts {gallery_services._mb(link.upload_max_bytes)} in all; {gallery_services._mb(left)} is left."
+        )
 
 
 def _check_open(upload: Upload) -> None:
@@ -270,7 +300,9 @@ def upload_complete(*, upload: Upload) -> Photo:
             checked = gallery_services.photo_check(
                 file=assembled, filename=upload.filename, size=upload.size, server_sha256=server_sha
             )
-            photo, _ = gallery_services.photos_add(gallery=upload.gallery, files=[checked])[0]
+            photo, _ = gallery_services.photos_add(
+                gallery=upload.gallery, files=[checked], contributor=upload.guest_name if upload.share_link_id else ""
+            )[0]
     except Exception as exc:
         message = getattr(exc, "message", None) or "The file could not be stored."
         _finish(upload, status=UploadStatus.FAILED, error=message)

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import errors
-from galleries import services
+from galleries import pages, services
 from galleries.api.pagination import GalleryCursorPagination, PhotoPagination
 from galleries.api.serializers import (
     GalleryInputSerializer,
@@ -224,9 +224,7 @@ class GalleryPhotosApi(APIView):
     def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
         gallery = _gallery_for_read(request, gallery_id)
         can_edit = _can_edit(request, gallery)
-        photos = gallery.photos.with_media()
-        if not can_edit:
-            photos = photos.exclude(asset__status=AssetStatus.FAILED)
+        photos = pages.visible_photos(gallery, owner=can_edit)
         paginator = PhotoPagination()
         page = paginator.paginate_queryset(photos, request, view=self)
         data = PhotoOutputSerializer(page, many=True, context={"request": request, "can_edit": can_edit}).data
@@ -271,7 +269,7 @@ def _photo_for_read(request: Request, photo_id: uuid.UUID) -> tuple[Photo, bool]
         Photo.objects.visible_to(request.user).with_media().select_related("gallery"), pk=photo_id
     )
     can_edit = _can_edit(request, photo.gallery)
-    if not can_edit and photo.asset.status == AssetStatus.FAILED:
+    if not can_edit and (photo.asset.status == AssetStatus.FAILED or not photo.is_approved):
         raise Http404("No Photo matches the given query.")
     return photo, can_edit
 

@@ -93,11 +93,13 @@ def test_inline_edits_alt_text_and_order(alice, client_for, gallery, add_photo):
         "photos-0-title": "A",
         "photos-0-alt": "first alt",
         "photos-0-position": "1",
+        "photos-0-is_approved": "on",
         "photos-1-id": str(b.pk),
         "photos-1-gallery": str(gallery.pk),
         "photos-1-title": "B",
         "photos-1-alt": "second alt",
         "photos-1-position": "0",
+        "photos-1-is_approved": "on",
     }
     response = client_for(alice).post(f"/admin/galleries/gallery/{gallery.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]

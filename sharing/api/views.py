@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import permissions, status
-from rest_framework.exceptions import APIException, NotAuthenticated, ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -119,17 +118,8 @@ class ShareLinkDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordNeeded(APIException):
-    status_code = 401
-    default_detail = "This gallery is protected by a password: POST it to …/unlock first."
-    default_code = "password_required"
-
-
 def _open(request: Request, token: str) -> ShareLink:
-    try:
-        return access.open_link(request, token)
-    except access.PasswordRequired:
-        raise PasswordNeeded() from None
+    return access.open_link_or_401(request, token)
 
 
 class SharedGalleryApi(APIView):
@@ -193,12 +183,7 @@ class SharedUnlockApi(APIView):
 
 
 def _visitor(request: Request) -> str:
-    """An opaque id for this browser (its session), so favourites survive reloads."""
-    visitor = request.session.get("share_visitor")
-    if not visitor:
-        visitor = secrets.token_urlsafe(16)
-        request.session["share_visitor"] = visitor
-    return visitor
+    return access.visitor_id(request)
 
 
 def _selection_out(link: ShareLink, selection) -> dict:

@@ -318,7 +318,7 @@ def test_admin_creates_a_password_link_and_sees_it(alice, client_for, make_share
     }  # fmt: skip
     for i, p in enumerate(photos):
         data |= {f"photos-{i}-id": str(p.pk), f"photos-{i}-gallery": str(gallery.pk), f"photos-{i}-title": "",
-                 f"photos-{i}-alt": "", f"photos-{i}-position": str(i)}  # fmt: skip
+                 f"photos-{i}-alt": "", f"photos-{i}-position": str(i), f"photos-{i}-is_approved": "on"}  # fmt: skip
     existing = gallery.share_links.get()
     data |= {
         "share_links-0-id": str(existing.pk),

@@ -40,9 +40,11 @@ def test_a_client_unlocks_favours_and_sends_a_selection(browser, live_server, li
     page.wait_for_selector(".fav-count:has-text('1 chosen of up to 3')")
     page.click("#gallery-content a.photo-link >> nth=1")
     page.wait_for_selector(".pswp--open")
+    page.wait_for_timeout(500)  # the opening animation ignores keys
     page.click(".pswp__button--heart")
     page.wait_for_selector(".fav-count:has-text('2 chosen')")
     page.keyboard.press("Escape")
+    page.wait_for_selector(".pswp--open", state="detached")
     shot(page, "shared-favourites")
     page.click(".fav-submit")
     page.fill("#fav-note-input", "Can we have these in colour and black and white?")

@@ -305,30 +305,35 @@ class TusCreateApi(TusMixin, APIView):
         },
         tags=["tus"],
     )
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: Request, **kwargs) -> HttpResponse:
         raw_length = request.headers.get("Upload-Length", "")
         if not raw_length.isdigit():
             raise InvalidInput("Upload-Length is required and must be a whole number of bytes.")
         metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
-        gallery = _gallery_for_upload(request, metadata.get("gallery"))
-        upload = services.upload_create(
-            owner=request.user,
-            gallery=gallery,
-            filename=metadata.get("filename") or metadata.get("name") or "",
-            size=int(raw_length),
-            sha256=metadata.get("sha256"),
-            protocol=UploadProtocol.TUS,
-        )
+        upload = self._create(request, metadata, int(raw_length), **kwargs)
         response = HttpResponse(status=201)
-        response["Location"] = request.build_absolute_uri(reverse("tus-detail", args=[upload.pk]))
+        response["Location"] = request.build_absolute_uri(self._location(upload, **kwargs))
         response["Upload-Expires"] = _expires(upload)
         if content_length(request) and request.content_type == "application/offset+octet-stream":
             response["Upload-Offset"] = str(_tus_patch(request, upload, offset=0))
         return response
 
+    def _create(self, request: Request, metadata: dict, size: int) -> Upload:
+        return services.upload_create(
+            owner=request.user,
+            gallery=_gallery_for_upload(request, metadata.get("gallery")),
+            filename=metadata.get("filename") or metadata.get("name") or "",
+            size=size,
+            sha256=metadata.get("sha256"),
+            protocol=UploadProtocol.TUS,
+        )
+
+    def _location(self, upload: Upload) -> str:
+        return reverse("tus-detail", args=[upload.pk])
+
 
 class TusDetailApi(TusMixin, APIView):
-    def _upload(self, request: Request, upload_id: uuid.UUID) -> Upload:
+    def _upload(self, request: Request, upload_id: uuid.UUID, **kwargs) -> Upload:
         upload = _get_upload_for_user(request, upload_id)
         if upload.protocol != UploadProtocol.TUS:
             raise NotFound("No such tus upload.")
@@ -342,8 +347,8 @@ class TusDetailApi(TusMixin, APIView):
         },
         tags=["tus"],
     )
-    def head(self, request: Request, upload_id: uuid.UUID) -> HttpResponse:
-        upload = self._upload(request, upload_id)
+    def head(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:
+        upload = self._upload(request, upload_id, **kwargs)
         services._check_open(upload)
         response = HttpResponse(status=200)
         response["Upload-Offset"] = str(upload.offset)
@@ -366,7 +371,7 @@ class TusDetailApi(TusMixin, APIView):
         },
         tags=["tus"],
     )
-    def patch(self, request: Request, upload_id: uuid.UUID) -> HttpResponse:
+    def patch(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:
         if request.content_type != "application/offset+octet-stream":
             return HttpResponse(
                 "Content-Type must be application/offset+octet-stream.", status=415, content_type="text/plain"
@@ -374,7 +379,7 @@ class TusDetailApi(TusMixin, APIView):
         raw_offset = request.headers.get("Upload-Offset", "")
         if not raw_offset.isdigit():
             raise InvalidInput("Upload-Offset is required and must be a whole number.")
-        upload = self._upload(request, upload_id)
+        upload = self._upload(request, upload_id, **kwargs)
         new_offset = _tus_patch(request, upload, offset=int(raw_offset))
         response = HttpResponse(status=204)
         response["Upload-Offset"] = str(new_offset)
@@ -386,6 +391,6 @@ class TusDetailApi(TusMixin, APIView):
         responses={204: OpenApiResponse(description="Terminated."), **errors(401, 404, 409, 410)},
         tags=["tus"],
     )
-    def delete(self, request: Request, upload_id: uuid.UUID) -> HttpResponse:
-        services.upload_abort(upload=self._upload(request, upload_id))
+    def delete(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:
+        services.upload_abort(upload=self._upload(request, upload_id, **kwargs))
         return HttpResponse(status=204)

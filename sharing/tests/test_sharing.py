@@ -365,3 +365,19 @@ def test_owner_downloads_a_gallery_zip_from_the_admin(alice, client_for, make_sh
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
     assert names == ["IMG_0.jpg", "IMG_1.jpg"]
+
+
+@pytest.mark.s3
+def test_zip_and_single_downloads_work_from_s3(alice, s3_storage, make_shared, client):
+    import requests
+    from django.core.files.storage import default_storage
+
+    _, photos, link = make_shared(allow_download=True)
+    data = b"".join(client.get(f"/s/{link.token}/download.zip").streaming_content)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert len(archive.namelist()) == 2 and archive.testzip() is None
+    assert archive.read(archive.namelist()[0]) == default_storage.open(photos[0].asset.original_key).read()
+    single = client.get(f"/s/{link.token}/p/{photos[0].pk}/download")
+    assert single.status_code == 302  # presigned, straight from the bucket
+    fetched = requests.get(single["Location"], timeout=10)
+    assert fetched.status_code == 200 and fetched.headers["Content-Disposition"].startswith("attachment")

@@ -23,7 +23,16 @@ def big_valid_jpeg(size: int) -> bytes:
     return data + os.urandom(size - len(data))
 
 
-def test_a_50mb_upload_interrupted_twice_finishes_and_verifies(page, live_server, alice, settings, tmp_path, shot):
+@pytest.fixture(params=["local", "s3"])
+def storage(request):
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage")
+    return request.param
+
+
+def test_a_50mb_upload_interrupted_twice_finishes_and_verifies(
+    page, live_server, alice, settings, tmp_path, shot, storage
+):
     settings.UPLOAD_CHUNK_SIZE = 8 * 2**20
     gallery = gallery_services.gallery_create(owner=alice, title="Wedding drop")
     data = big_valid_jpeg(50 * 2**20)
@@ -49,7 +58,7 @@ def test_a_50mb_upload_interrupted_twice_finishes_and_verifies(page, live_server
     page.set_input_files(".uppy-Dashboard-input >> nth=0", str(path))
     page.click(".uppy-StatusBar-actionBtn--upload")
     page.wait_for_selector(".cs-upload-row.cs-ready", timeout=120_000)
-    shot(page, "admin-uploader-50mb-resumed", full_page=True)
+    shot(page, f"admin-uploader-50mb-resumed-{storage}", full_page=True)
 
     assert aborted == [2, 4]
     upload = Upload.objects.get()

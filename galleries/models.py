@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import MinLengthValidator
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -72,6 +72,10 @@ class GalleryQuerySet(models.QuerySet):
             return self.filter(owner=user)
         return self.none()
 
+    def touch(self) -> int:
+        """Mark the content of these galleries as changed (see content_version)."""
+        return self.update(content_version=F("content_version") + 1)
+
     def with_photo_count(self) -> GalleryQuerySet:
         return self.annotate(photo_count=Count("photos", filter=Q(photos__is_approved=True), distinct=True))
 
@@ -96,6 +100,9 @@ class Gallery(models.Model):
     default_layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MASONRY)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped whenever what the gallery shows changes (photos, their order, texts, processing), so
+    # rendered pages can be cached under it and never served stale.
+    content_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

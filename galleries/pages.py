@@ -5,12 +5,20 @@ Shared by galleries.views and sharing.views so both render the very same templat
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
+from galleries import signing
 from galleries.models import AssetStatus, Gallery, Layout, Photo
 from galleries.presenters import picture, pictures
 
@@ -26,36 +34,78 @@ def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
     return photos
 
 
-def gallery_context(
-    request: HttpRequest, gallery: Gallery, *, base_url: str, owner: bool, show_metadata: bool, **extra
-) -> dict:
-    layout = request.GET.get("layout", "")
-    if layout not in Layout.values:
-        layout = gallery.default_layout
-    page = Paginator(visible_photos(gallery, owner=owner), PAGE_SIZE).get_page(request.GET.get("page"))
+def _cache_key(gallery: Gallery, **parts: object) -> str:
+    """A key that changes with the gallery's content and with the media-signing window."""
+    ttl = int(settings.MEDIA_URL_TTL.total_seconds())
+    window = int(time.time() // signing.window_for(ttl))
+    raw = f"{gallery.pk}:{gallery.content_version}:{window}:" + ":".join(f"{k}={v}" for k, v in sorted(parts.items()))
+    return "gallery-page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, owner: bool, show_metadata: bool,
+                layout: str, page_number: str, extra: dict) -> dict:  # fmt: skip
+    page = Paginator(visible_photos(gallery, owner=owner), PAGE_SIZE).get_page(page_number)
     eager = EAGER_ON_FIRST_PAGE if page.number == 1 else 0
-    return {
+    fragment_context = {
         "gallery": gallery,
         "base_url": base_url,
         "page": page,
+        "layout": layout,
         "pictures": pictures(
             list(page.object_list), layout=layout, eager_count=eager, owner=owner, show_metadata=show_metadata
         ),
+        **extra,
+    }
+    html = render_to_string("galleries/gallery_detail.html#photo-page", fragment_context, request=request)
+    return {"html": html, "count": page.paginator.count}
+
+
+def gallery_context(
+    request: HttpRequest, gallery: Gallery, *, base_url: str, owner: bool, show_metadata: bool, **extra
+) -> dict:
+    """The page's context; the photos fragment comes from the cache for visitors.
+
+    Cached under the gallery's content_version and the signing window, so a visitor never sees
+    stale photos or expired media URLs; owners always get a fresh render.
+    """
+    layout = request.GET.get("layout", "")
+    if layout not in Layout.values:
+        layout = gallery.default_layout
+    page_number = request.GET.get("page") or "1"
+    args = {"base_url": base_url, "owner": owner, "show_metadata": show_metadata, "layout": layout,
+            "page_number": page_number, "extra": extra}  # fmt: skip
+    if owner:
+        photo_page = _photo_page(request, gallery, **args)
+    else:
+        link = extra.get("link")
+        key = _cache_key(
+            gallery, base=base_url, meta=show_metadata, layout=layout, page=page_number,
+            link=f"{link.pk}:{link.allow_download}:{link.allow_upload}" if link else "",
+        )  # fmt: skip
+        photo_page = cache.get(key)
+        if photo_page is None:
+            photo_page = _photo_page(request, gallery, **args)
+            cache.set(key, photo_page, signing.window_for(int(settings.MEDIA_URL_TTL.total_seconds())))
+    return {
+        "gallery": gallery,
+        "base_url": base_url,
+        "photo_page_html": mark_safe(photo_page["html"]),  # noqa: S308 - rendered by our own template
         "can_edit": owner,
-        "photo_count": page.paginator.count,
+        "photo_count": photo_page["count"],
         "layout": layout,
         "layouts": Layout.choices,
         **extra,
     }
 
 
-def gallery_template(request: HttpRequest) -> str:
+def gallery_response(request: HttpRequest, context: dict) -> HttpResponse:
     """The whole page, or the fragment HTMX asked for (the layout, or the next page of photos)."""
     template = "galleries/gallery_detail.html"
     if getattr(request, "htmx", False):
-        fragment = "gallery-content" if request.htmx.target == "gallery-content" else "photo-page"
-        template = f"{template}#{fragment}"
-    return template
+        if request.htmx.target != "gallery-content":
+            return HttpResponse(context["photo_page_html"])
+        template = f"{template}#gallery-content"
+    return render(request, template, context)
 
 
 def photo_context(

@@ -110,6 +110,7 @@ def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
     for name, value in fields.items():
         setattr(gallery, name, value)
     gallery.save()
+    Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 
 
@@ -297,6 +298,7 @@ def photos_add(*, gallery: Gallery, files: list[CheckedFile], contributor: str =
     try:
         with transaction.atomic():
             Gallery.objects.select_for_update().filter(pk=gallery.pk).first()  # serialise positions
+            Gallery.objects.filter(pk=gallery.pk).touch()
             results = []
             for checked in files:
                 asset = _asset_for(checked, written)
@@ -331,6 +333,7 @@ def photo_update(*, photo: Photo, **fields: Any) -> Photo:
     for name, value in fields.items():
         setattr(photo, name, value)
     photo.save()
+    Gallery.objects.filter(pk=photo.gallery_id).touch()
     return photo
 
 
@@ -339,6 +342,7 @@ def photo_delete(*, photo: Photo) -> None:
     """Remove a photo from its gallery; its asset goes too once no photo holds it."""
     asset_id = photo.asset_id
     Gallery.objects.filter(cover=photo).update(cover=None)
+    Gallery.objects.filter(pk=photo.gallery_id).touch()
     photo.delete()
     transaction.on_commit(lambda: asset_collect(asset_id=asset_id))
 
@@ -384,6 +388,7 @@ def asset_reprocess(*, asset: Asset) -> Asset:
         Asset.objects.filter(pk=asset.pk).update(
             status=AssetStatus.PENDING, attempts=0, error="", updated_at=timezone.now()
         )
+        Gallery.objects.filter(photos__asset=asset).touch()
         transaction.on_commit(lambda: _enqueue_forced(asset.pk))
     asset.refresh_from_db()
     return asset
@@ -397,6 +402,6 @@ def _enqueue_forced(asset_id: Any) -> None:
 
 def photos_approve(*, photos: list[Photo]) -> int:
     """Show guests' photos to visitors."""
-    return Photo.objects.filter(pk__in=[p.pk for p in photos], is_approved=False).update(
-        is_approved=True, updated_at=timezone.now()
-    )
+    ids = [p.pk for p in photos]
+    Gallery.objects.filter(photos__pk__in=ids).touch()
+    return Photo.objects.filter(pk__in=ids, is_approved=False).update(is_approved=True, updated_at=timezone.now())

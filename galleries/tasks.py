@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from galleries import imaging
 from galleries.errors import ServiceError
-from galleries.models import Asset, AssetKind, AssetStatus, Variant
+from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
 from galleries.storage import variant_key
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def process_asset(asset_id: Any, force: bool = False) -> str:
                 processing_started_at=None,
                 updated_at=timezone.now(),
             )
+            Gallery.objects.filter(photos__asset=asset).touch()
         return "ready"
     except imaging.PermanentError as exc:
         _discard(written, existing)
@@ -148,6 +149,7 @@ def _discard(keys: list[str], keep: dict) -> None:
 
 def _fail(asset: Asset, message: str) -> None:
     log.warning("asset %s failed: %s", asset.pk, message)
+    Gallery.objects.filter(photos__asset=asset).touch()
     Asset.objects.filter(pk=asset.pk).update(
         status=AssetStatus.FAILED, error=message[:500], processing_started_at=None, updated_at=timezone.now()
     )

@@ -38,7 +38,7 @@ def gallery_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = pages.gallery_context(
         request, gallery, base_url=gallery.get_absolute_url(), owner=owner, show_metadata=owner
     )
-    return render(request, pages.gallery_template(request), context)
+    return pages.gallery_response(request, context)
 
 
 def photo_detail(request: HttpRequest, slug: str, photo_id: uuid.UUID) -> HttpResponse:

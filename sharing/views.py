@@ -57,7 +57,7 @@ def share_detail(request: HttpRequest, link) -> HttpResponse:
         show_metadata=link.show_metadata,
         link=link,
     )
-    return render(request, pages.gallery_template(request), context)
+    return pages.gallery_response(request, context)
 
 
 @shared_page

@@ -4,21 +4,23 @@ import logging
 import uuid
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import errors
-from galleries import pages, services
+from galleries import pages, services, signing
 from galleries.api.pagination import GalleryCursorPagination, PhotoPagination
 from galleries.api.serializers import (
     GalleryInputSerializer,
@@ -224,11 +226,22 @@ class GalleryPhotosApi(APIView):
     def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
         gallery = _gallery_for_read(request, gallery_id)
         can_edit = _can_edit(request, gallery)
-        photos = pages.visible_photos(gallery, owner=can_edit)
+        if can_edit:
+            return Response(self._page(request, gallery, can_edit=True))
+        # Visitors share one cached page per gallery version and signing window (see galleries.pages).
+        # The encoded JSON itself is cached: re-encoding 50 photos costs more than the rest.
+        key = pages._cache_key(gallery, api=request.build_absolute_uri())
+        encoded = cache.get(key)
+        if encoded is None:
+            encoded = JSONRenderer().render(self._page(request, gallery, can_edit=False))
+            cache.set(key, encoded, signing.window_for(int(settings.MEDIA_URL_TTL.total_seconds())))
+        return HttpResponse(encoded, content_type="application/json")
+
+    def _page(self, request: Request, gallery: Gallery, *, can_edit: bool) -> dict:
         paginator = PhotoPagination()
-        page = paginator.paginate_queryset(photos, request, view=self)
+        page = paginator.paginate_queryset(pages.visible_photos(gallery, owner=can_edit), request, view=self)
         data = PhotoOutputSerializer(page, many=True, context={"request": request, "can_edit": can_edit}).data
-        return paginator.get_paginated_response(data)
+        return paginator.get_paginated_response(data).data
 
     @extend_schema(
         summary="Upload photos (single-shot)",

@@ -202,3 +202,42 @@ def test_home_uses_the_first_ready_photo_when_no_cover_is_chosen(alice, client, 
     process_asset(first.asset_id)
     html = client.get("/").content.decode()
     assert "variants/" in html
+
+
+def test_cached_pages_never_go_stale(alice, client, api_for, make_gallery, add_photo):
+    """Visitors get cached pages; every change to what a gallery shows is visible at once."""
+    from galleries.models import Asset, AssetStatus
+    from galleries.tasks import process_asset
+
+    g = make_gallery(alice, "Cached", Visibility.PUBLIC)
+    a = add_photo(g)
+    api = api_for()
+    page = lambda: client.get(f"/g/{g.slug}/").content.decode()  # noqa: E731
+    photos = lambda: api.get(f"/api/v1/galleries/{g.pk}/photos").json()  # noqa: E731
+    assert "Processing…" in page() and photos()["results"][0]["status"] == "pending"
+    process_asset(a.asset_id)  # processing finished
+    assert "Processing…" not in page() and photos()["results"][0]["status"] == "ready"
+    services.photo_update(photo=a, title="Renamed", alt="Described")  # texts
+    assert "Described" in page() and photos()["results"][0]["alt"] == "Described"
+    b = add_photo(g)  # a new photo
+    assert str(b.pk) in page() and photos()["count"] == 2
+    services.photo_update(photo=b, position=0)  # new order
+    services.photo_update(photo=a, position=5)
+    assert page().index(str(b.pk)) < page().index(str(a.pk))
+    Asset.objects.filter(pk=b.asset_id).update(status=AssetStatus.FAILED)
+    from galleries.models import Gallery
+
+    Gallery.objects.filter(pk=g.pk).touch()  # as the task does when it fails
+    assert str(b.pk) not in page() and photos()["count"] == 1
+    services.photo_delete(photo=a)  # deletion
+    assert photos()["count"] == 0 and str(a.pk) not in page()
+
+
+def test_owners_are_never_served_the_visitors_cache(alice, client, client_for, make_gallery, add_photo):
+    from galleries.models import Asset, AssetStatus
+
+    g = make_gallery(alice, "Mixed", Visibility.PUBLIC)
+    broken = add_photo(g)
+    Asset.objects.filter(pk=broken.asset_id).update(status=AssetStatus.FAILED)
+    assert str(broken.pk) not in client.get(f"/g/{g.slug}/").content.decode()  # fills the visitors' cache
+    assert str(broken.pk) in client_for(alice).get(f"/g/{g.slug}/").content.decode()

@@ -9,6 +9,7 @@ import contextlib
 import os
 import tempfile
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.utils.deconstruct import deconstructible
 
@@ -30,6 +31,7 @@ class LocalMediaStorage(FileSystemStorage):
     Content-addressed keys mean the same name always holds the same bytes, so an existing file
     is replaced rather than renamed. Bytes go to a temporary file in the target directory and
     are renamed into place, so a killed process never leaves a truncated file under a final key.
+    An assembled upload on the same disk is renamed into place directly (no second copy).
     """
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
@@ -41,6 +43,11 @@ class LocalMediaStorage(FileSystemStorage):
         os.makedirs(directory, exist_ok=True)
         if self.directory_permissions_mode is not None:
             os.chmod(directory, self.directory_permissions_mode)
+        if not self._move_into_place(content, full_path):
+            self._copy_into_place(content, directory, full_path)
+        return str(name).replace("\\", "/")
+
+    def _copy_into_place(self, content, directory: str, full_path: str) -> None:
         fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -58,4 +65,21 @@ class LocalMediaStorage(FileSystemStorage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
             raise
-        return str(name).replace("\\", "/")
+
+    def _move_into_place(self, content, full_path: str) -> bool:
+        """Rename an assembled upload from UPLOAD_TEMP_DIR into place; False when it must be copied."""
+        source = getattr(content, "file", content)
+        temporary_path = getattr(source, "temporary_file_path", None)
+        if not callable(temporary_path):
+            return False
+        path = str(temporary_path())
+        if not path.startswith(str(settings.UPLOAD_TEMP_DIR)):
+            return False
+        try:
+            with open(path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(path, self.file_permissions_mode or 0o644)
+            os.replace(path, full_path)
+        except OSError:
+            return False  # another disk (EXDEV), or gone: copy instead
+        return True

@@ -327,5 +327,16 @@ class _PiecesReader(io.RawIOBase):
         super().close()
 
 
+class AssembledFile(io.FileIO):
+    """The assembled upload, read-only; local storage may move it into place instead of copying it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "rb")
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)
+
+
 def get_chunk_store() -> ChunkStore:
     return import_string(settings.UPLOAD_CHUNK_STORE)()

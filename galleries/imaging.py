@@ -258,12 +258,14 @@ def process_image(
     specs: list[VariantSpec],
     formats: list[str],
     max_pixels: int,
-    quality: int | dict[str, int] = 80,
+    quality: int | dict = 80,
     avif_speed: int = 8,
     webp_method: int = 4,
     skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> Processed:
     """Decode once and build every variant (except those in skip), the blurhash and clean EXIF.
+
+    quality: one number, or a dict by format ("avif") and optionally by (variant, format).
 
     Raises PermanentError for files that can never work (damaged, hostile, too many pixels).
     """
@@ -295,7 +297,7 @@ def process_image(
         for fmt in formats:
             if (spec.name, fmt) in skip:
                 continue
-            q = quality[fmt] if isinstance(quality, dict) else quality
+            q = quality.get((spec.name, fmt), quality.get(fmt, 80)) if isinstance(quality, dict) else quality
             data = _encode(frame, fmt, quality=q, avif_speed=avif_speed, webp_method=webp_method)
             renditions.append(Rendition(spec.name, fmt, frame.width, frame.height, data))
     return Processed(

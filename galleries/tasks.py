@@ -83,7 +83,7 @@ def process_asset(asset_id: Any, force: bool = False) -> str:
                 quality=settings.IMAGE_QUALITY,
                 avif_speed=settings.AVIF_SPEED,
                 webp_method=settings.WEBP_METHOD,
-                skip=frozenset(existing),
+                skip=frozenset(existing) | frozenset(settings.IMAGE_VARIANT_SKIP),
             )
         rows = []
         for rendition in result.renditions:

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             if found is None:
                 raise CommandError(f"No gallery with the slug “{gallery}”.")
             assets = assets.filter(photos__gallery=found).distinct()
-        expected = len(settings.IMAGE_VARIANTS) * len(settings.IMAGE_VARIANT_FORMATS)
+        expected = len(settings.IMAGE_VARIANTS) * len(settings.IMAGE_VARIANT_FORMATS) - len(settings.IMAGE_VARIANT_SKIP)
         if not force:
             assets = (
                 assets.annotate(n=Count("variants"))

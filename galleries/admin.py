@@ -19,7 +19,7 @@ from galleries.media import media_url
 from galleries.models import Asset, AssetStatus, Gallery, Photo
 
 
-def _is_staff(request: HttpRequest) -> bool:
+def is_staff(request: HttpRequest) -> bool:
     user = request.user
     return bool(user.is_active and (user.is_staff or user.is_superuser))
 
@@ -97,7 +97,7 @@ class PhotoInline(admin.TabularInline):
         return super().get_queryset(request).select_related("asset").prefetch_related("asset__variants")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_staff(request)
+        return is_staff(request)
 
     has_change_permission = has_delete_permission = has_view_permission
 
@@ -182,17 +182,17 @@ class GalleryAdmin(admin.ModelAdmin):
         return qs.select_related("owner", "cover__asset").prefetch_related("cover__asset__variants")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_staff(request)
+        return is_staff(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Gallery | None = None) -> bool:
-        if not _is_staff(request):
+        if not is_staff(request):
             return False
         return obj is None or Gallery.objects.editable_by(request.user).filter(pk=obj.pk).exists()
 
     has_change_permission = has_delete_permission = has_view_permission
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return _is_staff(request)
+        return is_staff(request)
 
     def save_model(self, request: HttpRequest, obj: Gallery, form: Any, change: bool) -> None:
         if (not change and not request.user.is_superuser) or (not change and obj.owner_id is None):
@@ -358,10 +358,10 @@ class PhotoAdmin(admin.ModelAdmin):
         )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_staff(request)
+        return is_staff(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Photo | None = None) -> bool:
-        if not _is_staff(request):
+        if not is_staff(request):
             return False
         return obj is None or Photo.objects.editable_by(request.user).filter(pk=obj.pk).exists()
 

@@ -128,6 +128,10 @@ class Gallery(models.Model):
     def is_trashed(self) -> bool:
         return self.deleted_at is not None
 
+    def is_editable_by(self, user: User) -> bool:
+        """The same rule as GalleryQuerySet.editable_by, for a gallery already in hand."""
+        return _is_manager(user) or (_is_photographer(user) and self.owner_id == user.pk)
+
     def cover_photo(self) -> Photo | None:
         """The chosen cover, else the first photo."""
         return self.cover or self.photos.select_related("asset").first()

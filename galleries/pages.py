@@ -34,7 +34,7 @@ def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
     return photos
 
 
-def _cache_key(gallery: Gallery, **parts: object) -> str:
+def cache_key(gallery: Gallery, **parts: object) -> str:
     """A key that changes with the gallery's content and with the media-signing window."""
     ttl = int(settings.MEDIA_URL_TTL.total_seconds())
     window = int(time.time() // signing.window_for(ttl))
@@ -78,7 +78,7 @@ def gallery_context(
         photo_page = _photo_page(request, gallery, **args)
     else:
         link = extra.get("link")
-        key = _cache_key(
+        key = cache_key(
             gallery, base=base_url, meta=show_metadata, layout=layout, page=page_number,
             link=f"{link.pk}:{link.allow_download}:{link.allow_upload}" if link else "",
         )  # fmt: skip

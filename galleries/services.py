@@ -206,7 +206,9 @@ def photo_check(
     what = "Videos" if video_format else "Images"
     name = clean_filename(filename)
     if size is not None and size > limit:
-        raise TooLarge(f"{name or 'The file'} is {_mb(size)}; the limit for {what.lower()} is {_mb(limit)}.")
+        raise TooLarge(
+            f"{name or 'The file'} is {human_size(size)}; the limit for {what.lower()} is {human_size(limit)}."
+        )
     if server_sha256 is not None:
         file.seek(0, 2)
         sha, actual_size = server_sha256, file.tell()
@@ -216,7 +218,7 @@ def photo_check(
     if actual_size == 0:
         raise InvalidInput("The file is empty.", code="empty")
     if actual_size > limit:
-        raise TooLarge(f"The file is {_mb(actual_size)}; the limit for {what.lower()} is {_mb(limit)}.")
+        raise TooLarge(f"The file is {human_size(actual_size)}; the limit for {what.lower()} is {human_size(limit)}.")
     common = {"file": file, "filename": name, "size": actual_size, "sha256": sha}
     if video_format:
         info = video.probe(file, video_format)
@@ -231,7 +233,7 @@ def photo_check(
     )  # fmt: skip
 
 
-def _mb(size: int) -> str:
+def human_size(size: int) -> str:
     """A size for people: 1.5 GB, 48 MB, 12 KB, 900 bytes."""
     for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if size >= scale:

@@ -173,7 +173,10 @@ def _retry_or_fail(asset: Asset, exc: Exception) -> str:
 
 
 def requeue_stuck_assets() -> int:
-    """Re-queue assets left in `processing` by a killed worker, and pending ones whose task was lost."""
+    """Re-queue assets left in `processing` by a killed worker, and pending ones whose task was lost.
+
+    Assets that used up PROCESSING_MAX_ATTEMPTS fail instead. Returns how many were re-queued.
+    """
     now = timezone.now()
     stuck_before = now - settings.PROCESSING_STUCK_AFTER
     stuck = Asset.objects.filter(
@@ -181,20 +184,13 @@ def requeue_stuck_assets() -> int:
         | Q(status=AssetStatus.PENDING, updated_at__lt=stuck_before)
     )
     ids = list(stuck.values_list("pk", flat=True)[:1000])
-    count = 0
-    for asset_id in ids:
-        Asset.objects.filter(pk=asset_id, status=AssetStatus.PROCESSING, processing_started_at__lt=stuck_before).update(
-            status=AssetStatus.PENDING, updated_at=now
-        )
-        attempts = Asset.objects.filter(pk=asset_id).values_list("attempts", flat=True).first() or 0
-        if attempts >= settings.PROCESSING_MAX_ATTEMPTS:
-            Asset.objects.filter(pk=asset_id, status=AssetStatus.PENDING).update(
-                status=AssetStatus.FAILED,
-                error="Processing never finished (the worker stopped each time).",
-                updated_at=now,
-            )
-            continue
-        Asset.objects.filter(pk=asset_id, status=AssetStatus.PENDING).update(updated_at=now)
+    batch = Asset.objects.filter(pk__in=ids)
+    batch.filter(status=AssetStatus.PROCESSING).update(status=AssetStatus.PENDING, updated_at=now)
+    batch.filter(status=AssetStatus.PENDING, attempts__gte=settings.PROCESSING_MAX_ATTEMPTS).update(
+        status=AssetStatus.FAILED, error="Processing never finished (the worker stopped each time).", updated_at=now
+    )
+    requeue = list(batch.filter(status=AssetStatus.PENDING).values_list("pk", flat=True))
+    Asset.objects.filter(pk__in=requeue).update(updated_at=now)
+    for asset_id in requeue:
         enqueue_process_asset(asset_id)
-        count += 1
-    return count
+    return len(requeue)

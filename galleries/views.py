@@ -15,11 +15,6 @@ def _get_gallery_for_user(request: HttpRequest, slug: str) -> Gallery:
     return get_object_or_404(Gallery.objects.visible_to(request.user), slug=slug)
 
 
-def _is_owner(request: HttpRequest, gallery: Gallery) -> bool:
-    user = request.user
-    return bool(user.is_authenticated and (user.is_superuser or gallery.owner_id == user.pk))
-
-
 def gallery_index(request: HttpRequest) -> HttpResponse:
     galleries = list(Gallery.objects.public().with_photo_count().with_cover_id().order_by("-created_at"))
     covers = Photo.objects.with_media().in_bulk([g.cover_photo_id for g in galleries if g.cover_photo_id])
@@ -34,7 +29,7 @@ def gallery_index(request: HttpRequest) -> HttpResponse:
 def gallery_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A gallery in one of its layouts; HTMX gets just the layout or just the next page."""
     gallery = _get_gallery_for_user(request, slug)
-    owner = _is_owner(request, gallery)
+    owner = gallery.is_editable_by(request.user)
     context = pages.gallery_context(
         request, gallery, base_url=gallery.get_absolute_url(), owner=owner, show_metadata=owner
     )
@@ -44,7 +39,7 @@ def gallery_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def photo_detail(request: HttpRequest, slug: str, photo_id: uuid.UUID) -> HttpResponse:
     """One photo, usable without JavaScript: previous, next, back. The lightbox's deep link."""
     gallery = _get_gallery_for_user(request, slug)
-    owner = _is_owner(request, gallery)
+    owner = gallery.is_editable_by(request.user)
     context = pages.photo_context(
         gallery, photo_id, base_url=gallery.get_absolute_url(), owner=owner, show_metadata=owner
     )

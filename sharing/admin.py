@@ -10,15 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 
-from galleries.admin import thumbnail_html
+from galleries.admin import is_staff, thumbnail_html
 from galleries.models import Gallery
 from sharing import services
 from sharing.downloads import zip_response
 from sharing.models import Selection, ShareLink
-
-
-def _is_staff(request: HttpRequest) -> bool:
-    return bool(request.user.is_active and (request.user.is_staff or request.user.is_superuser))
 
 
 class ShareLinkForm(forms.ModelForm):
@@ -53,7 +49,7 @@ class ShareLinkInline(admin.StackedInline):
     verbose_name = "share link"
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_staff(request)
+        return is_staff(request)
 
     has_change_permission = has_delete_permission = has_add_permission = has_view_permission
 
@@ -131,10 +127,10 @@ class SelectionAdmin(admin.ModelAdmin):
         )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_staff(request)
+        return is_staff(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Selection | None = None) -> bool:
-        return _is_staff(request) and (obj is None or self.get_queryset(request).filter(pk=obj.pk).exists())
+        return is_staff(request) and (obj is None or self.get_queryset(request).filter(pk=obj.pk).exists())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

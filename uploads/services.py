@@ -99,7 +99,9 @@ def upload_create(
         raise UnsupportedType("Video uploads need ffmpeg on the server, and it is not installed. Upload photos only.")
     limit = settings.MAX_VIDEO_SIZE if is_video else settings.MAX_UPLOAD_SIZE
     if size > limit:
-        raise TooLarge(f"{name} is {gallery_services._mb(size)}; the limit is {gallery_services._mb(limit)}.")
+        raise TooLarge(
+            f"{name} is {gallery_services.human_size(size)}; the limit is {gallery_services.human_size(limit)}."
+        )
     client_sha = check_sha256(sha256)
     chunk = chunk_size or settings.UPLOAD_CHUNK_SIZE
     if share_link is not None:
@@ -143,7 +145,7 @@ def _check_guest_caps(link: ShareLink, size: int) -> None:
     if used + size > link.upload_max_bytes:
         left = max(0, link.upload_max_bytes - used)
         raise TooLarge(
-            f"This link accepts {gallery_services._mb(link.upload_max_bytes)} in all; {gallery_services._mb(left)} is left."
+            f"This link accepts {gallery_services.human_size(link.upload_max_bytes)} in all; {gallery_services.human_size(left)} is left."
         )
 
 

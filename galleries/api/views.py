@@ -59,10 +59,6 @@ def _gallery_for_write(request: Request, gallery_id: uuid.UUID) -> Gallery:
     return get_object_or_404(Gallery.objects.editable_by(request.user), pk=gallery_id)
 
 
-def _can_edit(request: Request, gallery: Gallery) -> bool:
-    return Gallery.objects.editable_by(request.user).filter(pk=gallery.pk).exists()
-
-
 def _gallery_out(request: Request, gallery: Gallery) -> dict:
     gallery = Gallery.objects.with_photo_count().select_related("owner").get(pk=gallery.pk)
     return GalleryOutputSerializer(gallery, context={"request": request}).data
@@ -225,12 +221,12 @@ class GalleryPhotosApi(APIView):
     )
     def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
         gallery = _gallery_for_read(request, gallery_id)
-        can_edit = _can_edit(request, gallery)
+        can_edit = gallery.is_editable_by(request.user)
         if can_edit:
             return Response(self._page(request, gallery, can_edit=True))
         # Visitors share one cached page per gallery version and signing window (see galleries.pages).
         # The encoded JSON itself is cached: re-encoding 50 photos costs more than the rest.
-        key = pages._cache_key(gallery, api=request.build_absolute_uri())
+        key = pages.cache_key(gallery, api=request.build_absolute_uri())
         encoded = cache.get(key)
         if encoded is None:
             encoded = JSONRenderer().render(self._page(request, gallery, can_edit=False))
@@ -281,7 +277,7 @@ def _photo_for_read(request: Request, photo_id: uuid.UUID) -> tuple[Photo, bool]
     photo = get_object_or_404(
         Photo.objects.visible_to(request.user).with_media().select_related("gallery"), pk=photo_id
     )
-    can_edit = _can_edit(request, photo.gallery)
+    can_edit = photo.gallery.is_editable_by(request.user)
     if not can_edit and (photo.asset.status == AssetStatus.FAILED or not photo.is_approved):
         raise Http404("No Photo matches the given query.")
     return photo, can_edit

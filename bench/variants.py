@@ -5,6 +5,7 @@ Run from the project root:
     .venv/bin/python bench/variants.py            # 24 MP landscape + EXIF-rotated portrait (~25 s)
     .venv/bin/python bench/variants.py --quick    # 12 MP images, a fast smoke run
     .venv/bin/python bench/variants.py --sweep    # encoder settings: quality/speed tables (~80 s)
+    .venv/bin/python bench/variants.py --large    # peak memory only: 100 MP PNG and 24 MP JPEG (~60 s)
 
 --sweep prints (1) AVIF and WebP quality/speed/method for the large variant of the landscape,
 (2) per variant of both images, the lowest AVIF quality that matches WebP q80 method 4, and
@@ -371,7 +372,7 @@ def warm_up(cfg: Config) -> None:
 # --- Peak memory in a fresh process ------------------------------------------------------------------
 
 
-def memory_child(path: str) -> None:
+def memory_child(path: str, naive: bool = False) -> None:
     """Runs in a fresh interpreter: process one image and report ru_maxrss before and after."""
     cfg = load_config()
     from galleries import imaging  # noqa: F401 - imported before the baseline on purpose
@@ -379,31 +380,42 @@ def memory_child(path: str) -> None:
     buf = io.BytesIO()
     Image.fromarray(np.full((64, 96, 3), 128, np.uint8)).save(buf, "JPEG")
     cfg.process(io.BytesIO(buf.getvalue()))  # loads codecs and lazy imports on a tiny picture
+    naive_baseline(buf.getvalue(), cfg)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open(path, "rb") as original:
-        result = cfg.process(original)
+    if naive:
+        renditions = len(naive_baseline(Path(path).read_bytes(), cfg))
+    else:
+        with open(path, "rb") as original:
+            renditions = len(cfg.process(original).renditions)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     hwm = next(
         int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
     )
-    print(json.dumps({"before_kb": before, "after_kb": after, "vmhwm_kb": hwm, "renditions": len(result.renditions)}))
+    print(json.dumps({"before_kb": before, "after_kb": after, "vmhwm_kb": hwm, "renditions": renditions}))
 
 
 def measure_memory(photo: Photo) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "original.jpg"
         path.write_bytes(photo.jpeg)
-        # Linux carries the exec-ing process's peak RSS into the new program's ru_maxrss, and this process
-        # has held several 24 MP float arrays. A tiny launcher interpreter starts the measured child instead.
-        launcher = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
-        child = [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(path)]
-        proc = subprocess.run(
-            [sys.executable, "-c", launcher, *child],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
+        return measure_memory_of(path)
+
+
+def measure_memory_of(path: Path, naive: bool = False) -> tuple[float, float]:
+    """Peak RSS (MB) of a fresh process that processes the file at path, and its increase while processing."""
+    # Linux carries the exec-ing process's peak RSS into the new program's ru_maxrss, and this process
+    # has held several 24 MP float arrays. A tiny launcher interpreter starts the measured child instead.
+    launcher = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+    child = [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(path)]
+    if naive:
+        child.append("--memory-naive")
+    proc = subprocess.run(
+        [sys.executable, "-c", launcher, *child],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"memory child failed:\n{proc.stderr}")
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -411,6 +423,58 @@ def measure_memory(photo: Photo) -> tuple[float, float]:
     if abs(peak - _mb_rss(report["vmhwm_kb"])) > 2:
         print(f"  note: ru_maxrss {peak:.1f} MB differs from VmHWM {_mb_rss(report['vmhwm_kb']):.1f} MB")
     return peak, peak - _mb_rss(report["before_kb"])
+
+
+# --- --large: peak memory on very large originals ----------------------------------------------------------
+
+
+def write_png(path: Path, width: int, height: int) -> None:
+    """An RGB PNG written row by row, so this process never holds the picture (a diagonal pattern)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    x = np.arange(width * 3, dtype=np.uint32)
+    compressor = zlib.compressobj(1)
+    with path.open("wb") as out:
+        out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)))
+        pending = []
+        for y in range(height):
+            pending.append(compressor.compress(b"\x00" + ((x + y) % 251).astype(np.uint8).tobytes()))
+            if len(pending) == 512:
+                out.write(chunk(b"IDAT", b"".join(pending)))
+                pending = []
+        pending.append(compressor.flush())
+        out.write(chunk(b"IDAT", b"".join(pending)) + chunk(b"IEND", b""))
+
+
+def large_run(cfg: Config) -> None:
+    """Peak RSS of one process handling a 100 MP PNG (decoded whole) and a 24 MP JPEG (decoded at 1/2).
+
+    The pipeline may hold the decoded source plus a little (the reduced copy, a band, the variants);
+    the naive baseline shows what decoding, orienting and resizing whole pictures costs.
+    """
+    print("\n== peak memory on large originals, each in a fresh process (ru_maxrss); decoded = Pillow's pixels")
+    with tempfile.TemporaryDirectory() as tmp:
+        png, jpeg = Path(tmp) / "100mp.png", Path(tmp) / "24mp.jpg"
+        write_png(png, 10_000, 10_000)
+        jpeg.write_bytes(make_photos(FULL_SIZE)[0].jpeg)
+        # RGB is 4 bytes per pixel in Pillow; the 6000x4000 JPEG is decoded at 3000x2000 (draft 1/2).
+        cases = [("100 MP PNG", png, 10_000 * 10_000 * 4 / 2**20), ("24 MP JPEG", jpeg, 3000 * 2000 * 4 / 2**20)]
+        verdicts = []
+        for name, path, decoded_mb in cases:
+            peak, increase = measure_memory_of(path)
+            naive_peak, naive_increase = measure_memory_of(path, naive=True)
+            print(
+                f"  {name:<11} pipeline peak {peak:6.1f} MB (+{increase:5.1f} = {increase / decoded_mb:4.2f}x decoded "
+                f"{decoded_mb:5.1f} MB)   naive peak {naive_peak:6.1f} MB (+{naive_increase:5.1f})   "
+                f"naive/pipeline increase {naive_increase / increase:4.1f}x"
+            )
+            verdicts.append((name, increase <= 1.5 * decoded_mb + 48))
+    for name, ok in verdicts:
+        print(f"  {_ok(ok)}  {name}: increase while processing ≤ 1.5x the decoded source + 48 MB")
 
 
 # --- The default report -------------------------------------------------------------------------------
@@ -579,26 +643,24 @@ def emulate_pipeline(photo: Photo, cfg: Config, quality: dict[str, int], avif_sp
 
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
-    img, _ = imaging._decode(io.BytesIO(photo.jpeg), largest=cfg.specs[0], max_pixels=cfg.max_pixels)
+    source = imaging._decode(io.BytesIO(photo.jpeg), largest=cfg.specs[0], max_pixels=cfg.max_pixels)
+    decoded = source.image.size
     t1 = time.perf_counter()
-    source = imaging._to_srgb(ImageOps.exif_transpose(img))
-    stages["decode"], stages["orient+sRGB"] = t1 - t0, time.perf_counter() - t1
+    img = imaging._prepare(source, largest=cfg.specs[0])
+    stages["decode"], stages["reduce+orient+sRGB"] = t1 - t0, time.perf_counter() - t1
     stages["resize"] = 0.0
     stages.update({f"{fmt} encode": 0.0 for fmt in cfg.formats})
     renditions: dict[tuple[str, str], bytes] = {}
     frames: dict[str, Image.Image] = {}
+    chain = imaging._frames(img, cfg.specs, source.width, source.height)
+    smallest = img
     for spec in cfg.specs:
         r0 = time.perf_counter()
-        if spec.fit == "cover":
-            side = (min(spec.width, source.width), min(spec.height, source.height))
-            frame = ImageOps.fit(source, side, Image.Resampling.LANCZOS)
-        else:
-            size = imaging._fit_inside(source.width, source.height, spec.width, spec.height)
-            if size != source.size:
-                source = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-            frame = source
+        _, frame = next(chain)
         stages["resize"] += time.perf_counter() - r0
         frames[spec.name] = frame
+        if spec.fit != "cover":
+            smallest = frame
         for fmt in cfg.formats:
             e0 = time.perf_counter()
             renditions[(spec.name, fmt)] = imaging._encode(
@@ -606,9 +668,9 @@ def emulate_pipeline(photo: Photo, cfg: Config, quality: dict[str, int], avif_sp
             )
             stages[f"{fmt} encode"] += time.perf_counter() - e0
     b0 = time.perf_counter()
-    imaging.blurhash_of(source)
+    imaging.blurhash_of(smallest)
     stages["blurhash"] = time.perf_counter() - b0
-    return Emulated(stages, img.size, renditions, frames)
+    return Emulated(stages, decoded, renditions, frames)
 
 
 def stage_breakdown(photo: Photo, cfg: Config) -> str:
@@ -765,10 +827,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="12 MP test images instead of 24 MP")
     parser.add_argument("--sweep", action="store_true", help="AVIF/WebP quality and speed table for the large variant")
+    parser.add_argument(
+        "--large", action="store_true", help="only peak memory on a 100 MP PNG and a 24 MP JPEG, against the baseline"
+    )
     parser.add_argument("--memory-child", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-naive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
-        memory_child(args.memory_child)
+        memory_child(args.memory_child, naive=args.memory_naive)
         return 0
     cfg = load_config()
     from PIL import features
@@ -780,6 +846,8 @@ def main() -> int:
     )
     if args.sweep:
         sweep(cfg, size)
+    elif args.large:
+        large_run(cfg)
     else:
         default_run(cfg, size, args.quick)
     return 0

@@ -9,7 +9,8 @@ SCHEDULES: list[dict[str, Any]] = [
         "name": "requeue stuck assets",
         "func": "galleries.tasks.requeue_stuck_assets",
         "schedule_type": "I",  # minutes
-        "minutes": 5,
+        # Every minute: with PROCESSING_LEASE, photos are on their way again soon after a crash.
+        "minutes": 1,
     },
     {
         "name": "expire stale uploads",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from struct import error as struct_error
 from typing import BinaryIO
@@ -93,7 +94,9 @@ def inspect_image(fileobj: BinaryIO, *, max_pixels: int) -> ImageInfo:
         )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above its own global limit (89 MP unless processing set it); the limit
+            # here is max_pixels, checked below from the header before any pixel is decoded.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             plugins = [sniffed] if sniffed != "AVIF" else ["AVIF", "HEIF"]
             with Image.open(fileobj, formats=plugins) as img:
                 # verify() must come straight after open, before anything else reads the file.
@@ -106,11 +109,7 @@ def inspect_image(fileobj: BinaryIO, *, max_pixels: int) -> ImageInfo:
                     raise UnsupportedType("This image format is not supported.")
                 if width * height > max_pixels:
                     raise _too_many_pixels(width, height, max_pixels)
-                try:
-                    orientation = int(img.getexif().get(0x0112, 1))
-                except Exception:  # noqa: BLE001 - broken EXIF is the processor's problem, not the upload's
-                    orientation = 1
-                width, height = displayed_size(width, height, orientation)
+                width, height = displayed_size(width, height, header_orientation(img))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(0, 0, max_pixels) from None
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError) as exc:
@@ -132,6 +131,15 @@ def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooLarge:
 
 
 # --- Processing: decode once, variants, blurhash, EXIF -----------------------------------------
+#
+# Memory: the decoded source is the one large thing a worker holds. JPEG is decoded at a reduced
+# scale (draft) where that still fills the largest variant; other formats are decoded whole, then
+# box-reduced by an integer factor in horizontal bands, each band brought into a workable mode on
+# its own (palette, 1-bit and 16-bit pictures), and the full-size source is dropped. Orientation,
+# colour profiles and every resize then work on the reduced picture. The peak is the decoded source
+# plus the reduced copy (at most 1/9 of its pixels; the same pixels in 8-bit form when a palette or
+# 16-bit picture is too close to the variant size to be reduced), never the full-size copies that
+# rotating and converting a whole picture make.
 
 
 class PermanentError(Exception):
@@ -157,12 +165,21 @@ class Rendition:
 
 @dataclass
 class Processed:
-    width: int
+    width: int  # the original's full size, as displayed (after EXIF orientation)
     height: int
     renditions: list[Rendition]
     blurhash: str
     exif: dict
     gps: dict | None
+
+
+@dataclass
+class _Source:
+    image: Image.Image  # stored axes, possibly decoded at a reduced scale (JPEG draft)
+    exif: Image.Exif
+    orientation: int
+    width: int  # the original's full displayed size
+    height: int
 
 
 def specs_from(setting: list[tuple[str, int, int, str]]) -> list[VariantSpec]:
@@ -176,52 +193,174 @@ def _fit_inside(width: int, height: int, box_w: int, box_h: int) -> tuple[int, i
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _needed_size(spec: VariantSpec, width: int, height: int) -> tuple[int, int]:
+    """The smallest picture (same aspect) that this variant can be cut from without upscaling."""
+    if spec.fit == "cover":
+        scale = min(max(spec.width / width, spec.height / height), 1.0)
+        return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+    return _fit_inside(width, height, spec.width, spec.height)
+
+
 _SWAPS_AXES = {5, 6, 7, 8}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Pillow's resize(reducing_gap=3.0) first box-reduces by int(scale / 3); the pipeline does that step
+# itself, in bands, before anything else touches the full-size source.
+REDUCING_GAP = 3.0
+_BAND_PIXELS = 2_000_000  # pixels per band while reducing (8 MB in RGB)
 
 
-def _decode(fileobj: BinaryIO, *, largest: VariantSpec, max_pixels: int) -> tuple[Image.Image, Image.Exif]:
-    """Open an allow-listed image, decoded at the smallest scale that still fills the largest variant."""
+def displayed_size(width: int, height: int, orientation: int) -> tuple[int, int]:
+    return (height, width) if orientation in _SWAPS_AXES else (width, height)
+
+
+def _orientation(exif: Image.Exif | None) -> int:
+    try:
+        return int(exif.get(0x0112, 1)) if exif else 1
+    except (TypeError, ValueError):
+        return 1
+
+
+def _open(fileobj: BinaryIO) -> Image.Image:
     head = fileobj.read(32)
     fileobj.seek(0)
     sniffed = sniff(head)
     if sniffed is None:
         raise PermanentError("The file is not a supported image.")
+    return Image.open(fileobj, formats=[sniffed] if sniffed != "AVIF" else ["AVIF", "HEIF"])
+
+
+def header_orientation(img: Image.Image) -> int:
+    """The EXIF orientation of an opened image, from what Image.open read: no pixel is decoded.
+
+    A PNG's getexif() decodes the whole picture to look for an eXIf chunk after the pixels; such a
+    late chunk counts as no orientation here (processing, which decodes anyway, still reads it).
+    Broken EXIF is the processor's problem, not the upload's: no orientation.
+    """
+    if img.format == "PNG" and "exif" not in img.info:
+        return 1
+    try:
+        return _orientation(img.getexif())
+    except Exception:  # noqa: BLE001 - hostile metadata raises anything
+        return 1
+
+
+def header_size(fileobj: BinaryIO) -> tuple[int, int]:
+    """The displayed size (after EXIF orientation) of an allow-listed image, from its header only."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # nothing is decoded
+        with _open(fileobj) as img:
+            return displayed_size(img.width, img.height, header_orientation(img))
+
+
+def _decode(fileobj: BinaryIO, *, largest: VariantSpec, max_pixels: int) -> _Source:
+    """Open an allow-listed image, decoded at the smallest scale that still fills the largest variant."""
     Image.MAX_IMAGE_PIXELS = max_pixels
-    img = Image.open(fileobj, formats=[sniffed] if sniffed != "AVIF" else ["AVIF", "HEIF"])
+    img = _open(fileobj)
     if img.width * img.height > max_pixels:
         raise PermanentError(
             f"The image has {img.width * img.height / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f}."
         )
     exif = img.getexif()
-    orientation = exif.get(0x0112, 1) if exif else 1
+    orientation = _orientation(exif)
+    width, height = displayed_size(img.width, img.height, orientation)
     if img.format == "JPEG":
-        # draft() works on the stored (unrotated) axes, so swap the box for rotated photos.
-        box_w, box_h = (
-            (largest.height, largest.width) if orientation in _SWAPS_AXES else (largest.width, largest.height)
-        )
-        target = _fit_inside(img.width, img.height, box_w, box_h)
+        # draft() works on the stored (unrotated) axes.
+        target = displayed_size(*_needed_size(largest, width, height), orientation)
         img.draft(img.mode if img.mode in ("RGB", "L", "CMYK") else "RGB", target)
     if getattr(img, "is_animated", False):
         img.seek(0)  # first frame of an animated GIF or WebP
     img.load()
-    return img, exif
+    return _Source(image=img, exif=exif, orientation=orientation, width=width, height=height)
+
+
+def _band_converter(img: Image.Image) -> Callable[[Image.Image], Image.Image] | None:
+    """How to bring a band of img into a mode reduce() and resize() handle well; None if it is one."""
+    if img.mode in ("P", "PA"):
+        alpha = img.mode == "PA" or "transparency" in img.info
+        return lambda band: band.convert("RGBA" if alpha else "RGB")
+    if img.mode == "1":
+        return lambda band: band.convert("L")
+    if img.mode.startswith("I") or img.mode == "F":
+        import numpy as np
+
+        # 16-bit (or 32-bit) greyscale: keep the top 8 bits instead of clipping at 255. The scale
+        # is decided once for the whole picture, so every band gets the same one.
+        high = img.getextrema()[1]
+        scale = 256.0 if high > 255 else 1.0
+
+        def to_grey(band: Image.Image) -> Image.Image:
+            values = np.asarray(band)
+            if scale > 1:
+                values = values // 256 if values.dtype.kind in "iu" else values / scale
+            return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+
+        return to_grey
+    return None
+
+
+def _reduce(img: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """img box-reduced towards target (stored axes) and in a workable mode, band by band.
+
+    The result stays at least REDUCING_GAP times the target's size along each axis, as in Pillow's
+    own resize(reducing_gap=3.0), so the LANCZOS step after it sees the same picture.
+    """
+    factor = (
+        max(1, int(img.width / target[0] / REDUCING_GAP)),
+        max(1, int(img.height / target[1] / REDUCING_GAP)),
+    )
+    convert = _band_converter(img)
+    if factor == (1, 1) and convert is None:
+        return img
+    fx, fy = factor
+    rows = max(fy, _BAND_PIXELS // max(1, img.width) // fy * fy)
+    out: Image.Image | None = None
+    for top in range(0, img.height, rows):
+        band = img.crop((0, top, img.width, min(img.height, top + rows)))
+        if convert is not None:
+            band = convert(band)
+        if factor != (1, 1):
+            band = band.reduce(factor)
+        if out is None:
+            out = Image.new(band.mode, (math.ceil(img.width / fx), math.ceil(img.height / fy)))
+        out.paste(band, (0, top // fy))
+    assert out is not None  # an image has at least one row
+    if "icc_profile" in img.info:
+        out.info["icc_profile"] = img.info["icc_profile"]
+    return out
+
+
+def _prepare(source: _Source, *, largest: VariantSpec) -> Image.Image:
+    """The decoded source reduced, upright and in sRGB: what every variant is cut from."""
+    target = displayed_size(*_needed_size(largest, source.width, source.height), source.orientation)
+    img = _reduce(source.image, target)
+    source.image = img  # the full-size decode is no longer referenced (and freed) from here on
+    # The reduced copy carries no EXIF, so orient it from the source's tag (as exif_transpose would).
+    method = _TRANSPOSE.get(source.orientation)
+    if method is not None:
+        img = img.transpose(method)
+    return _to_srgb(img)
 
 
 def _to_srgb(img: Image.Image) -> Image.Image:
-    """Convert any mode and embedded colour profile to 8-bit sRGB (RGBA when there is alpha)."""
+    """Convert any mode and embedded colour profile to 8-bit sRGB (RGBA when there is alpha).
+
+    Plain greyscale stays "L" (a third of the bytes); each variant is made RGB when it is encoded.
+    """
     from PIL import ImageCms
 
     icc = img.info.get("icc_profile")
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        import numpy as np
-
-        # 16-bit (or 32-bit) greyscale: keep the top 8 bits instead of clipping at 255.
-        values = np.asarray(img.convert("I") if img.mode.startswith("I;16") else img, dtype=np.float64)
-        scale = 256.0 if values.max(initial=0) > 255 else 1.0
-        img = Image.fromarray(np.clip(values / scale, 0, 255).astype(np.uint8), "L")
-    if img.mode == "P":
-        img = img.convert("RGBA" if has_alpha else "RGB")
+    convert = _band_converter(img)
+    if convert is not None:
+        img = convert(img)
     if img.mode == "LA":
         img = img.convert("RGBA")
     if icc:
@@ -234,22 +373,43 @@ def _to_srgb(img: Image.Image) -> Image.Image:
             return ImageCms.profileToProfile(img, src, dst, outputMode=out_mode)
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken profile: fall back to a plain conversion
-    if img.mode not in ("RGB", "RGBA"):
+    if img.mode not in ("RGB", "RGBA", "L"):
         img = img.convert("RGBA" if has_alpha else "RGB")
     return img
 
 
 def _encode(img: Image.Image, fmt: str, *, quality: int, avif_speed: int, webp_method: int) -> bytes:
     buf = io.BytesIO()
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGB")
     if fmt == "avif":
         img.save(buf, "AVIF", quality=quality, speed=avif_speed)
     elif fmt == "webp":
         img.save(buf, "WEBP", quality=quality, method=webp_method)
     elif fmt == "jpeg":
-        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
+        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True)  # no alpha
     else:
         raise ValueError(f"unknown variant format {fmt}")
     return buf.getvalue()
+
+
+def _frames(
+    img: Image.Image, specs: list[VariantSpec], width: int, height: int
+) -> Iterator[tuple[VariantSpec, Image.Image]]:
+    """Each variant's picture, largest first, each smaller one cut from the one before.
+
+    Sizes come from the original's full size (width, height), not from img's, which may be reduced.
+    """
+    source = img
+    for spec in specs:
+        if spec.fit == "cover":
+            side = (min(spec.width, width), min(spec.height, height))
+            frame = ImageOps.fit(source, side, Image.Resampling.LANCZOS)
+        else:
+            size = _fit_inside(width, height, spec.width, spec.height)
+            frame = source if size == source.size else source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            source = frame  # the next, smaller variant is cut from this one
+        yield spec, frame
 
 
 def process_image(
@@ -272,9 +432,8 @@ def process_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img, exif = _decode(fileobj, largest=specs[0], max_pixels=max_pixels)
-            img = ImageOps.exif_transpose(img)
-            img = _to_srgb(img)
+            source = _decode(fileobj, largest=specs[0], max_pixels=max_pixels)
+            img = _prepare(source, largest=specs[0])
     except PermanentError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -282,18 +441,16 @@ def process_image(
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError, struct_error, IndexError) as exc:
         raise PermanentError(f"The image cannot be decoded: it is damaged or truncated ({_short(exc)}).") from exc
 
-    metadata, gps = read_exif(exif)
+    metadata, gps = read_exif(source.exif)
+    width, height = source.width, source.height
+    del source
     renditions: list[Rendition] = []
-    source = img
-    # The displayed size of the original, after orientation (draft may have reduced `img`).
-    for spec in specs:
-        if spec.fit == "cover":
-            side_w, side_h = min(spec.width, source.width), min(spec.height, source.height)
-            frame = ImageOps.fit(source, (side_w, side_h), Image.Resampling.LANCZOS)
-        else:
-            size = _fit_inside(source.width, source.height, spec.width, spec.height)
-            frame = source if size == source.size else source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-            source = frame  # the next, smaller variant is cut from this one
+    frames = _frames(img, specs, width, height)
+    del img  # from here on only the chain of variants holds pixels
+    smallest: Image.Image | None = None
+    for spec, frame in frames:
+        if spec.fit != "cover":
+            smallest = frame
         for fmt in formats:
             if (spec.name, fmt) in skip:
                 continue
@@ -301,17 +458,13 @@ def process_image(
             data = _encode(frame, fmt, quality=q, avif_speed=avif_speed, webp_method=webp_method)
             renditions.append(Rendition(spec.name, fmt, frame.width, frame.height, data))
     return Processed(
-        width=img.width,
-        height=img.height,
+        width=width,
+        height=height,
         renditions=renditions,
-        blurhash=blurhash_of(source),
+        blurhash=blurhash_of(smallest or frame),
         exif=metadata,
         gps=gps,
     )
-
-
-def displayed_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    return (height, width) if orientation in _SWAPS_AXES else (width, height)
 
 
 def _short(exc: BaseException) -> str:

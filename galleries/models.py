@@ -98,6 +98,12 @@ class Gallery(models.Model):
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
     cover = models.ForeignKey("Photo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     default_layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MASONRY)
+    show_metadata = models.BooleanField(
+        "show camera details",
+        default=False,
+        help_text="Show visitors of the gallery's page the camera details (EXIF) and original file names. "
+        "Location is never shown. Share links have their own switch.",
+    )
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Bumped whenever what the gallery shows changes (photos, their order, texts, processing), so
@@ -209,9 +215,16 @@ class Asset(models.Model):
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The worker processing the asset renews this lease while it works (PROCESSING_LEASE); once it
+    # lapses the worker is presumed dead and the sweep hands the asset to another one.
+    claim_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     blurhash = models.CharField(max_length=100, blank=True)
     exif = models.JSONField(default=dict, blank=True)
     gps = models.JSONField(null=True, blank=True, help_text="Shown to the owner only.")
+    # How to hand the original to anyone but the owner without its location (galleries.originals):
+    # null until worked out, [] when it carries none, [[offset, hex], ...] size-preserving patches,
+    # or {"error": ...} when it cannot be removed safely.
+    location_patches = models.JSONField(null=True, blank=True, editable=False)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageFile
 
 from conftest import make_image, png_header_only, stored_files
 from galleries import services, tasks
@@ -482,3 +482,298 @@ def test_admin_shows_status_previews_and_reprocesses(
         )
     assert "Queued 1 photo for processing" in response.content.decode()
     assert client_for(admin_user).get(f"/admin/galleries/asset/{photo.asset_id}/change/").status_code == 200
+
+
+# --- Issue 9: true sizes, deletion while processing, recovery after a crash ---------------------
+
+
+def test_a_camera_photo_reports_its_full_size_before_and_after_processing(alice, api_for, gallery):
+    photo, _ = services.photo_add(gallery=gallery, file=io.BytesIO(_jpeg(size=(6000, 4000))), filename="big.jpg")
+    api = api_for(alice)
+    pending = api.get(f"/api/v1/photos/{photo.pk}").json()
+    assert (pending["status"], pending["width"], pending["height"]) == ("pending", 6000, 4000)
+    assert tasks.process_asset(photo.asset_id) == "ready"
+    ready = api.get(f"/api/v1/photos/{photo.pk}").json()
+    assert (ready["status"], ready["width"], ready["height"], ready["aspect_ratio"]) == ("ready", 6000, 4000, 1.5)
+    large = {(v["name"], v["format"]): (v["width"], v["height"]) for v in ready["variants"]}[("large", "webp")]
+    assert large == (1620, 1080)
+
+
+def _repair_migration():
+    import importlib
+
+    return importlib.import_module("galleries.migrations.0004_repair_asset_sizes")
+
+
+def test_the_repair_migration_gives_ready_assets_their_originals_size_from_the_header(db):
+    from django.apps import apps
+
+    rotated = _asset_from_bytes(_jpeg(size=(6000, 4000), orientation=6))
+    plain = _asset_from_bytes(_jpeg(size=(3240, 2160)))
+    missing = _asset_from_bytes(_jpeg(size=(3000, 2000)))
+    pending = _asset_from_bytes(_jpeg(size=(4000, 3000)))
+    png = _asset_from_bytes(make_image("PNG", size=(3300, 2200)), "png", "image/png")
+    # What processing stored before the fix: the size JPEG draft had decoded at.
+    Asset.objects.filter(pk=rotated.pk).update(status=AssetStatus.READY, width=2000, height=3000)
+    Asset.objects.filter(pk=plain.pk).update(status=AssetStatus.READY, width=1620, height=1080)
+    Asset.objects.filter(pk=missing.pk).update(status=AssetStatus.READY, width=1500, height=1000)
+    Asset.objects.filter(pk=pending.pk).update(width=4000, height=3000)
+    Asset.objects.filter(pk=png.pk).update(status=AssetStatus.READY, width=1650, height=1100)
+    default_storage.delete(missing.original_key)
+    decoded = []
+    real_load = ImageFile.ImageFile.load
+
+    def spy_load(self):
+        decoded.append(self.size)  # load() decodes the pixels; the repair must not
+        return real_load(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ImageFile.ImageFile, "load", spy_load)
+        _repair_migration().repair_asset_sizes(apps, None)
+    sizes = {a.pk: (a.width, a.height) for a in Asset.objects.all()}
+    assert sizes[rotated.pk] == (4000, 6000)  # orientation 6: displayed upright
+    assert sizes[plain.pk] == (3240, 2160)
+    assert sizes[missing.pk] == (1500, 1000)  # no original to read: left as it was
+    assert sizes[pending.pk] == (4000, 3000)
+    assert sizes[png.pk] == (3300, 2200)
+    assert decoded == []
+
+
+def test_on_s3_the_repair_migration_reads_only_the_head_of_each_original(db, s3_storage, monkeypatch):
+    from django.apps import apps
+    from storages.backends.s3 import S3File
+
+    asset = _asset_from_bytes(_jpeg(size=(6000, 4000), orientation=6))
+    Asset.objects.filter(pk=asset.pk).update(status=AssetStatus.READY, width=2000, height=3000)
+    downloads = []
+    real_get_file = S3File._get_file
+    monkeypatch.setattr(S3File, "_get_file", lambda self: downloads.append(self.name) or real_get_file(self))
+    _repair_migration().repair_asset_sizes(apps, None)
+    asset.refresh_from_db()
+    assert (asset.width, asset.height) == (4000, 6000)
+    assert downloads == []  # a ranged GET of the first bytes, not a download of the whole file
+
+
+def _defer_processing(monkeypatch) -> None:
+    """Uploads queue their processing as usual, but the test runs it by hand."""
+    monkeypatch.setattr(services, "asset_enqueue_processing", lambda **kwargs: None)
+
+
+def _files_of(media_root, sha256: str) -> list[str]:
+    return [f for f in stored_files(media_root) if sha256 in f]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("moment", ["after-encoding", "while-writing-variants", "right-after-the-claim"])
+def test_a_photo_deleted_while_its_asset_is_processed_leaves_nothing_and_is_not_retried(
+    alice, api_for, gallery, media_root, monkeypatch, caplog, moment
+):
+    import logging
+
+    from django_q.models import Schedule
+
+    _defer_processing(monkeypatch)
+    photo, _ = services.photo_add(gallery=gallery, file=io.BytesIO(_jpeg()), filename="gone.jpg")
+    sha = photo.asset.sha256
+
+    def delete_the_photo():
+        assert api_for(alice).delete(f"/api/v1/photos/{photo.pk}").status_code == 204
+
+    if moment == "after-encoding":
+        real = tasks.imaging.process_image
+
+        def encode_then_delete(*args, **kwargs):
+            result = real(*args, **kwargs)
+            delete_the_photo()
+            return result
+
+        monkeypatch.setattr(tasks.imaging, "process_image", encode_then_delete)
+    elif moment == "while-writing-variants":
+        real_save = LocalMediaStorage.save
+        saved = []
+
+        def save_then_delete(self, name, content, *args, **kwargs):
+            key = real_save(self, name, content, *args, **kwargs)
+            saved.append(key)
+            if len(saved) == 3:
+                delete_the_photo()
+            return key
+
+        monkeypatch.setattr(LocalMediaStorage, "save", save_then_delete)
+    else:
+        real_claim = tasks._claim
+
+        def claim_then_delete(*args, **kwargs):
+            claimed = real_claim(*args, **kwargs)
+            delete_the_photo()
+            return claimed
+
+        monkeypatch.setattr(tasks, "_claim", claim_then_delete)
+
+    with caplog.at_level(logging.INFO):
+        assert tasks.process_asset(photo.asset_id) == "gone"
+    assert not Asset.objects.filter(sha256=sha).exists()
+    assert not Variant.objects.exists()
+    assert _files_of(media_root, sha) == []  # no variant, no original
+    assert not Schedule.objects.filter(func="galleries.tasks.process_asset").exists()  # no retry
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def _enqueue_for_real(asset_id, *, taken_ago: timedelta | None = None, force: bool = False):
+    """Put a process_asset task in the ORM broker as the web process does; optionally mark it as
+    taken by a cluster `taken_ago` (the broker locks a taken task until then + retry)."""
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    args = (str(asset_id), True) if force else (str(asset_id),)
+    async_task("galleries.tasks.process_asset", *args, sync=False)
+    row = OrmQ.objects.order_by("-pk").first()
+    if taken_ago is not None:
+        OrmQ.objects.filter(pk=row.pk).update(lock=timezone.now() - taken_ago + timedelta(seconds=Conf.RETRY))
+    return row.pk
+
+
+def _run_the_queue() -> list[str]:
+    """Deliver every task the broker hands out, as a restarted cluster would; their results."""
+    import pydoc
+
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    broker, results = get_broker(), []
+    while delivered := broker.dequeue():
+        for ack_id, payload in delivered:
+            task = SignedPackage.loads(payload)
+            results.append(pydoc.locate(task["func"])(*task["args"], **task["kwargs"]))
+            broker.acknowledge(ack_id)
+    return results
+
+
+def test_after_a_crash_the_sweep_puts_every_photo_back_on_its_way_at_once(db, settings):
+    from django_q.models import OrmQ
+
+    from galleries.tasks import enqueue_process_asset
+
+    lease = settings.PROCESSING_LEASE
+    now = timezone.now()
+    just_past_the_lease = lease + timedelta(seconds=2)
+    interrupted, prefetched, lost, in_line, due_for_retry, busy = (
+        _asset_from_bytes(_jpeg(size=(640, 400 + n))) for n in range(6)
+    )
+    # Interrupted mid-way: still `processing`, the dead worker's lease lapsed, its task locked in the broker.
+    Asset.objects.filter(pk=interrupted.pk).update(
+        status=AssetStatus.PROCESSING, attempts=1, processing_started_at=now - just_past_the_lease,
+        claim_expires_at=now - timedelta(seconds=1),
+    )  # fmt: skip
+    _enqueue_for_real(interrupted.pk, taken_ago=just_past_the_lease)
+    # Taken from the broker by the dead cluster but never started.
+    _enqueue_for_real(prefetched.pk, taken_ago=just_past_the_lease)
+    # A task that is nowhere (a Redis worker's, lost with it).
+    # Waiting in line, and waiting for a scheduled retry: both will run without help.
+    _enqueue_for_real(in_line.pk)
+    enqueue_process_asset(due_for_retry.pk, delay=timedelta(minutes=1))
+    # Another worker is on this one right now.
+    Asset.objects.filter(pk=busy.pk).update(
+        status=AssetStatus.PROCESSING, attempts=1, processing_started_at=now, claim_expires_at=now + lease
+    )
+    Asset.objects.filter(status=AssetStatus.PENDING).update(updated_at=now - timedelta(minutes=2))
+
+    assert tasks.requeue_stuck_assets() == 3  # interrupted, prefetched, lost (the lost one runs at once here)
+    assert OrmQ.objects.count() == 3  # released, not duplicated: interrupted, prefetched, in line
+    assert sorted(_run_the_queue()) == ["ready", "ready", "ready"]
+    status = dict(Asset.objects.values_list("pk", "status"))
+    assert [status[a.pk] for a in (interrupted, prefetched, lost, in_line)] == [AssetStatus.READY] * 4
+    assert status[due_for_retry.pk] == AssetStatus.PENDING and status[busy.pk] == AssetStatus.PROCESSING
+    assert tasks.requeue_stuck_assets() == 0
+    # An old task delivered once more (the broker's own retry) finds the work done.
+    assert tasks.process_asset(interrupted.pk) == "skipped"
+    interrupted.refresh_from_db()
+    assert interrupted.attempts == 2 and interrupted.claim_expires_at is None
+
+
+def test_a_task_taken_recently_or_a_pending_asset_in_line_is_left_alone(db):
+    from django_q.models import OrmQ
+
+    fresh = _asset_from_bytes(_jpeg())
+    _enqueue_for_real(fresh.pk, taken_ago=timedelta(seconds=1))
+    Asset.objects.filter(pk=fresh.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    lock = OrmQ.objects.get().lock
+    assert tasks.requeue_stuck_assets() == 0
+    assert OrmQ.objects.get().lock == lock
+
+
+def test_recovery_fits_in_two_minutes_by_configuration(settings):
+    from config.schedules import SCHEDULES
+
+    sweep = next(s for s in SCHEDULES if s["func"] == "galleries.tasks.requeue_stuck_assets")
+    # A lapsed lease is seen by the next sweep; what is left of two minutes is for the work itself.
+    assert settings.PROCESSING_LEASE + timedelta(minutes=sweep["minutes"]) <= timedelta(seconds=90)
+    assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_job_keeps_its_lease_so_the_sweep_leaves_it_alone(settings, monkeypatch):
+    import time
+
+    settings.PROCESSING_LEASE = timedelta(seconds=0.6)
+    asset = _asset_from_bytes(_jpeg())
+    real = tasks.imaging.process_image
+    seen = {}
+
+    def slow(*args, **kwargs):
+        time.sleep(1.5)  # more than two leases: only the renewals keep the claim
+        seen["requeued"] = tasks.requeue_stuck_assets()
+        seen["at"] = timezone.now()
+        seen["claim"] = Asset.objects.values_list("status", "claim_expires_at").get(pk=asset.pk)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.imaging, "process_image", slow)
+    assert tasks.process_asset(asset.pk) == "ready"
+    assert seen["requeued"] == 0
+    status, expires = seen["claim"]
+    assert status == AssetStatus.PROCESSING and expires > seen["at"]  # renewed, not the first 0.6 s
+    asset.refresh_from_db()
+    assert asset.attempts == 1 and asset.claim_expires_at is None
+
+
+def test_with_the_redis_broker_a_task_lost_with_its_worker_is_queued_again(db, redis_server, monkeypatch):
+    import redis
+    from django_q.conf import Conf
+    from django_q.tasks import async_task
+
+    url = redis_server.rsplit("/", 1)[0] + "/5"  # a database of its own (throttle tests use 0)
+    queue = redis.Redis.from_url(url)
+    queue.flushdb()
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", url)
+    in_line, lost = _asset_from_bytes(_jpeg(size=(640, 400))), _asset_from_bytes(_jpeg(size=(640, 401)))
+    async_task("galleries.tasks.process_asset", str(in_line.pk), sync=False)
+    # lost's task was taken off the list by a worker that was then killed: it is nowhere.
+    Asset.objects.update(updated_at=timezone.now() - timedelta(minutes=2))
+    assert queue.llen("django_q:contactsheet:q") == 1
+
+    assert tasks.requeue_stuck_assets() == 1  # queued again (and, with sync tasks here, processed)
+    status = dict(Asset.objects.values_list("pk", "status"))
+    assert status[lost.pk] == AssetStatus.READY
+    assert status[in_line.pk] == AssetStatus.PENDING  # its task is still in line: not duplicated
+    assert queue.llen("django_q:contactsheet:q") == 1
+    queue.flushdb()
+
+
+@pytest.mark.skipif(not __import__("shutil").which("ffmpeg"), reason="ffmpeg is not installed")
+def test_a_4k_video_keeps_its_size_once_processed_and_the_migration_repairs_old_ones(alice, api_for, gallery):
+    from django.apps import apps
+
+    from galleries.tests.test_video import make_video
+
+    photo, _ = services.photo_add(
+        gallery=gallery, file=io.BytesIO(make_video(seconds=0.5, size="3840x2160")), filename="4k.mp4"
+    )
+    assert tasks.process_asset(photo.asset_id) == "ready"  # the poster frame is drafted at 1/2
+    shown = api_for(alice).get(f"/api/v1/photos/{photo.pk}").json()
+    assert (shown["width"], shown["height"]) == (3840, 2160)
+    Asset.objects.filter(pk=photo.asset_id).update(width=1920, height=1080)  # as stored before the fix
+    _repair_migration().repair_asset_sizes(apps, None)
+    photo.asset.refresh_from_db()
+    assert (photo.asset.width, photo.asset.height) == (3840, 2160)

@@ -160,7 +160,7 @@ class GalleryAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_fields(self, request: HttpRequest, obj: Gallery | None = None) -> list[str]:
-        fields = ["title", "description", "visibility", "default_layout", "cover", "expires_at"]
+        fields = ["title", "description", "visibility", "default_layout", "show_metadata", "cover", "expires_at"]
         if request.user.is_superuser:
             fields.insert(0, "owner")
         if obj is not None:

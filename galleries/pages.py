@@ -9,7 +9,6 @@ import hashlib
 import time
 import uuid
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -19,8 +18,10 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from galleries import signing
+from galleries.media import media_ttl
 from galleries.models import AssetStatus, Gallery, Layout, Photo
 from galleries.presenters import picture, pictures
+from galleries.privacy import FieldRule
 
 PAGE_SIZE = 50
 EAGER_ON_FIRST_PAGE = 8  # roughly the first screen on a large display
@@ -34,35 +35,35 @@ def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
     return photos
 
 
-def cache_key(gallery: Gallery, **parts: object) -> str:
+def cache_key(gallery: Gallery, *, link_bound: bool = False, **parts: object) -> str:
     """A key that changes with the gallery's content and with the media-signing window."""
-    ttl = int(settings.MEDIA_URL_TTL.total_seconds())
-    window = int(time.time() // signing.window_for(ttl))
+    window = int(time.time() // cache_ttl(link_bound=link_bound))
     raw = f"{gallery.pk}:{gallery.content_version}:{window}:" + ":".join(f"{k}={v}" for k, v in sorted(parts.items()))
     return "gallery-page:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, owner: bool, show_metadata: bool,
+def cache_ttl(*, link_bound: bool = False) -> int:
+    """How long a rendered page may be kept: one signing window of the URLs it holds."""
+    return signing.window_for(media_ttl(link_bound=link_bound))
+
+
+def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule,
                 layout: str, page_number: str, extra: dict) -> dict:  # fmt: skip
-    page = Paginator(visible_photos(gallery, owner=owner), PAGE_SIZE).get_page(page_number)
+    page = Paginator(visible_photos(gallery, owner=rule.owner), PAGE_SIZE).get_page(page_number)
     eager = EAGER_ON_FIRST_PAGE if page.number == 1 else 0
     fragment_context = {
         "gallery": gallery,
         "base_url": base_url,
         "page": page,
         "layout": layout,
-        "pictures": pictures(
-            list(page.object_list), layout=layout, eager_count=eager, owner=owner, show_metadata=show_metadata
-        ),
+        "pictures": pictures(list(page.object_list), layout=layout, eager_count=eager, rule=rule),
         **extra,
     }
     html = render_to_string("galleries/gallery_detail.html#photo-page", fragment_context, request=request)
     return {"html": html, "count": page.paginator.count}
 
 
-def gallery_context(
-    request: HttpRequest, gallery: Gallery, *, base_url: str, owner: bool, show_metadata: bool, **extra
-) -> dict:
+def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule, **extra) -> dict:
     """The page's context; the photos fragment comes from the cache for visitors.
 
     Cached under the gallery's content_version and the signing window, so a visitor never sees
@@ -72,25 +73,25 @@ def gallery_context(
     if layout not in Layout.values:
         layout = gallery.default_layout
     page_number = request.GET.get("page") or "1"
-    args = {"base_url": base_url, "owner": owner, "show_metadata": show_metadata, "layout": layout,
-            "page_number": page_number, "extra": extra}  # fmt: skip
-    if owner:
+    args = {"base_url": base_url, "rule": rule, "layout": layout, "page_number": page_number, "extra": extra}
+    if rule.owner:
         photo_page = _photo_page(request, gallery, **args)
     else:
         link = extra.get("link")
+        link_bound = bool(rule.link_id)
         key = cache_key(
-            gallery, base=base_url, meta=show_metadata, layout=layout, page=page_number,
+            gallery, link_bound=link_bound, base=base_url, rule=rule.cache_part(), layout=layout, page=page_number,
             link=f"{link.pk}:{link.allow_download}:{link.allow_upload}" if link else "",
         )  # fmt: skip
         photo_page = cache.get(key)
         if photo_page is None:
             photo_page = _photo_page(request, gallery, **args)
-            cache.set(key, photo_page, signing.window_for(int(settings.MEDIA_URL_TTL.total_seconds())))
+            cache.set(key, photo_page, cache_ttl(link_bound=link_bound))
     return {
         "gallery": gallery,
         "base_url": base_url,
         "photo_page_html": mark_safe(photo_page["html"]),  # noqa: S308 - rendered by our own template
-        "can_edit": owner,
+        "can_edit": rule.owner,
         "photo_count": photo_page["count"],
         "layout": layout,
         "layouts": Layout.choices,
@@ -108,10 +109,8 @@ def gallery_response(request: HttpRequest, context: dict) -> HttpResponse:
     return render(request, template, context)
 
 
-def photo_context(
-    gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, owner: bool, show_metadata: bool, **extra
-) -> dict:
-    photos = visible_photos(gallery, owner=owner)
+def photo_context(gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, rule: FieldRule, **extra) -> dict:
+    photos = visible_photos(gallery, owner=rule.owner)
     photo: Photo | None = photos.filter(pk=photo_id).first()
     if photo is None:
         raise Http404("No such photo.")
@@ -121,9 +120,9 @@ def photo_context(
         "gallery": gallery,
         "base_url": base_url,
         "photo": photo,
-        "pic": picture(photo, layout="single", eager=True, owner=owner, show_metadata=show_metadata),
-        "can_edit": owner,
-        "show_metadata": owner or show_metadata,
+        "pic": picture(photo, layout="single", eager=True, rule=rule),
+        "can_edit": rule.owner,
+        "show_metadata": rule.sees_metadata,
         "index": photos.filter(before).count(),
         "count": photos.count(),
         "previous_id": photos.filter(before).order_by("-position", "-created_at").values_list("id", flat=True).first(),

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from galleries.media import media_url
+from galleries.media import media_url, original_url
 from galleries.models import Asset, AssetKind, AssetStatus, Photo
+from galleries.privacy import FieldRule
 
 # Which variants make up each layout's srcset (widths come from the variants themselves).
 SRCSET_NAMES = {
@@ -58,20 +59,20 @@ class Picture:
         return round(self.width / self.height, 4) if self.height else 1.0
 
 
-def _srcset(asset: Asset, fmt: str, names: tuple[str, ...], urls: dict[str, str]) -> str:
+def _srcset(asset: Asset, fmt: str, names: tuple[str, ...], urls: dict[str, str], rule: FieldRule) -> str:
     parts, seen = [], set()
     for name in names:
         variant = asset.variant(name, fmt)
         if variant is not None and variant.width not in seen:
             seen.add(variant.width)
-            parts.append(f"{_url(variant.key, urls)} {variant.width}w")
+            parts.append(f"{_url(variant.key, urls, rule)} {variant.width}w")
     return ", ".join(parts)
 
 
-def _url(key: str, urls: dict[str, str]) -> str:
+def _url(key: str, urls: dict[str, str], rule: FieldRule) -> str:
     """Each key is signed once per photo, however many sources name it."""
     if key not in urls:
-        urls[key] = media_url(key)
+        urls[key] = media_url(key, rule=rule)
     return urls[key]
 
 
@@ -88,14 +89,13 @@ def blurhash_colour(blurhash: str) -> str:
     return f"#{value >> 16 & 255:02x}{value >> 8 & 255:02x}{value & 255:02x}"
 
 
-def picture(
-    photo: Photo, *, layout: str, eager: bool = False, owner: bool = False, show_metadata: bool = False
-) -> Picture:
-    """Everything a template needs to draw one photo in one layout.
+VISITOR = FieldRule()
 
-    Original file names are shown only to the owner or through a link with show_metadata.
-    """
+
+def picture(photo: Photo, *, layout: str, eager: bool = False, rule: FieldRule = VISITOR) -> Picture:
+    """Everything a template needs to draw one photo in one layout, as the field rule allows."""
     asset = photo.asset
+    owner = rule.owner
     pic = Picture(
         photo=photo,
         width=asset.width or 1,
@@ -107,37 +107,31 @@ def picture(
         ready=asset.status == AssetStatus.READY,
         is_video=asset.kind == AssetKind.VIDEO,
         caption=photo.title or photo.alt,
-        label=photo.title
-        or photo.alt
-        or ((owner or show_metadata) and photo.original_filename)
-        or f"Photo {photo.position + 1}",
+        label=photo.title or photo.alt or rule.original_filename(photo) or f"Photo {photo.position + 1}",
     )
     names = SRCSET_NAMES[layout]
     urls: dict[str, str] = {}
-    pic.avif_srcset = _srcset(asset, "avif", names, urls)
-    pic.webp_srcset = _srcset(asset, "webp", names, urls)
+    pic.avif_srcset = _srcset(asset, "avif", names, urls, rule)
+    pic.webp_srcset = _srcset(asset, "webp", names, urls, rule)
     fallback = asset.variant(FALLBACK[layout], "webp") or asset.variant("large", "webp")
     if fallback is not None:
-        pic.src = _url(fallback.key, urls)
+        pic.src = _url(fallback.key, urls, rule)
     elif owner and asset.browser_can_show_original:
         pic.src = media_url(asset.original_key)  # the owner sees the original while variants are built
     large = asset.variant("large", "webp")
     if large is not None:
-        pic.large_url, pic.large_width, pic.large_height = media_url(large.key), large.width, large.height
+        pic.large_url, pic.large_width, pic.large_height = _url(large.key, urls, rule), large.width, large.height
         pic.large_srcset = (
-            pic.webp_srcset if layout in ("slideshow", "single") else _srcset(asset, "webp", ("medium", "large"), urls)
+            pic.webp_srcset
+            if layout in ("slideshow", "single")
+            else _srcset(asset, "webp", ("medium", "large"), urls, rule)
         )
     elif pic.src:
         pic.large_url, pic.large_width, pic.large_height = pic.src, pic.width, pic.height
     if pic.is_video:
-        pic.video_url = media_url(asset.original_key)
+        pic.video_url = original_url(asset, rule=rule)  # what the browser plays: without location for visitors
     return pic
 
 
-def pictures(
-    photos: list[Photo], *, layout: str, eager_count: int = 0, owner: bool = False, show_metadata: bool = False
-) -> list[Picture]:
-    return [
-        picture(p, layout=layout, eager=i < eager_count, owner=owner, show_metadata=show_metadata)
-        for i, p in enumerate(photos)
-    ]
+def pictures(photos: list[Photo], *, layout: str, eager_count: int = 0, rule: FieldRule = VISITOR) -> list[Picture]:
+    return [picture(p, layout=layout, eager=i < eager_count, rule=rule) for i, p in enumerate(photos)]

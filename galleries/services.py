@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
+import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +32,15 @@ HASH_CHUNK = 1 << 20
 # --- Galleries -------------------------------------------------------------------------------
 
 
-def _unique_slug(title: str, *, exclude_pk: Any = None) -> str:
+def secret_slug(title: str) -> str:
+    """An address for an unlisted gallery: readable start, then 64 random bits nobody can guess."""
+    base = slugify(title)[:60].strip("-") or "gallery"
+    return f"{base}-{base64.b32encode(secrets.token_bytes(8)).decode().rstrip('=').lower()}"
+
+
+def _unique_slug(title: str, *, exclude_pk: Any = None, secret: bool = False) -> str:
+    if secret:
+        return secret_slug(title)  # unique by its random part; a clash is retried by gallery_save
     base = slugify(title)[:80].strip("-") or "gallery"
     taken = set(Gallery.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True))
     if base not in taken:
@@ -61,26 +71,37 @@ def gallery_create(
     description: str = "",
     visibility: str = Visibility.PRIVATE,
     default_layout: str = Layout.MASONRY,
+    show_metadata: bool = False,
     expires_at: datetime | None = None,
 ) -> Gallery:
-    """Create a gallery with a unique slug made from its title."""
+    """Create a gallery with a unique slug made from its title (with a random part when unlisted)."""
     gallery = Gallery(
         owner=owner,
         title=title.strip(),
         description=description,
         visibility=visibility,
         default_layout=default_layout,
+        show_metadata=show_metadata,
         expires_at=expires_at,
     )
     return gallery_save(gallery=gallery)
 
 
 def gallery_save(*, gallery: Gallery) -> Gallery:
-    """Save a new or changed gallery, giving it a unique slug from its title when it has none."""
+    """Save a new or changed gallery, giving it a unique slug from its title when it has none.
+
+    A gallery that becomes unlisted (or is created so) gets a new address with a random part: its
+    old one may have been public, or guessable from its title.
+    """
     _check_gallery_fields(title=gallery.title, visibility=gallery.visibility, default_layout=gallery.default_layout)
+    unlisted = gallery.visibility == Visibility.UNLISTED
+    if unlisted:
+        before = Gallery.objects.filter(pk=gallery.pk).values_list("visibility", flat=True).first()
+        if before != Visibility.UNLISTED:
+            gallery.slug = ""
     for _ in range(5):
         if not gallery.slug:
-            gallery.slug = _unique_slug(gallery.title, exclude_pk=gallery.pk)
+            gallery.slug = _unique_slug(gallery.title, exclude_pk=gallery.pk, secret=unlisted)
         try:
             with transaction.atomic():
                 gallery.save()
@@ -95,7 +116,7 @@ def gallery_save(*, gallery: Gallery) -> Gallery:
 @transaction.atomic
 def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
     """Change the given fields; a cover must be a photo of this gallery."""
-    allowed = {"title", "description", "visibility", "default_layout", "expires_at", "cover"}
+    allowed = {"title", "description", "visibility", "default_layout", "show_metadata", "expires_at", "cover"}
     unknown = set(fields) - allowed
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
@@ -109,7 +130,7 @@ def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
         raise InvalidInput("The cover must be a photo of this gallery.")
     for name, value in fields.items():
         setattr(gallery, name, value)
-    gallery.save()
+    gallery_save(gallery=gallery)
     Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 
@@ -388,7 +409,7 @@ def asset_reprocess(*, asset: Asset) -> Asset:
         if locked.status == AssetStatus.PROCESSING:
             raise Conflict("This photo is being processed right now; try again when it is done.")
         Asset.objects.filter(pk=asset.pk).update(
-            status=AssetStatus.PENDING, attempts=0, error="", updated_at=timezone.now()
+            status=AssetStatus.PENDING, attempts=0, error="", location_patches=None, updated_at=timezone.now()
         )
         Gallery.objects.filter(photos__asset=asset).touch()
         transaction.on_commit(lambda: _enqueue_forced(asset.pk))

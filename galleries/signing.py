@@ -22,12 +22,14 @@ def expiry_for(now: float, ttl: int) -> int:
     return int(math.floor(now / window) * window) + ttl
 
 
-def signature(secret: bytes, key: str, expires: int, download_name: str = "") -> str:
-    message = f"{key}\n{expires}\n{download_name}".encode()
+def signature(secret: bytes, key: str, expires: int, download_name: str = "", extra: str = "") -> str:
+    """extra binds the URL to more than its key (a share link, a cleaned original)."""
+    message = f"{key}\n{expires}\n{download_name}" + (f"\n{extra}" if extra else "")
+    message = message.encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:43]
 
 
-def check(secret: bytes, key: str, expires: int, download_name: str, sig: str, *, now: float) -> bool:
+def check(secret: bytes, key: str, expires: int, download_name: str, sig: str, *, now: float, extra: str = "") -> bool:
     """True when sig signs exactly these values and the expiry has not passed."""
-    expected = signature(secret, key, expires, download_name)
+    expected = signature(secret, key, expires, download_name, extra)
     return hmac.compare_digest(expected, sig) and expires > now

@@ -9,6 +9,7 @@ from django.views.decorators.vary import vary_on_headers
 from galleries import pages
 from galleries.models import Gallery, Photo
 from galleries.presenters import picture
+from galleries.privacy import FieldRule
 
 
 def _get_gallery_for_user(request: HttpRequest, slug: str) -> Gallery:
@@ -29,18 +30,14 @@ def gallery_index(request: HttpRequest) -> HttpResponse:
 def gallery_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A gallery in one of its layouts; HTMX gets just the layout or just the next page."""
     gallery = _get_gallery_for_user(request, slug)
-    owner = gallery.is_editable_by(request.user)
-    context = pages.gallery_context(
-        request, gallery, base_url=gallery.get_absolute_url(), owner=owner, show_metadata=owner
-    )
+    rule = FieldRule.for_user(request.user, gallery)
+    context = pages.gallery_context(request, gallery, base_url=gallery.get_absolute_url(), rule=rule)
     return pages.gallery_response(request, context)
 
 
 def photo_detail(request: HttpRequest, slug: str, photo_id: uuid.UUID) -> HttpResponse:
     """One photo, usable without JavaScript: previous, next, back. The lightbox's deep link."""
     gallery = _get_gallery_for_user(request, slug)
-    owner = gallery.is_editable_by(request.user)
-    context = pages.photo_context(
-        gallery, photo_id, base_url=gallery.get_absolute_url(), owner=owner, show_metadata=owner
-    )
+    rule = FieldRule.for_user(request.user, gallery)
+    context = pages.photo_context(gallery, photo_id, base_url=gallery.get_absolute_url(), rule=rule)
     return render(request, "galleries/photo_detail.html", context)

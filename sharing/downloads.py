@@ -11,14 +11,16 @@ import unicodedata
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import F
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from zipstream import ZIP_STORED, ZipStream
 
-from galleries.media import media_url
+from galleries import originals
+from galleries.errors import NotFound
+from galleries.media import media_url, original_url, release_db_connection
 from galleries.models import AssetStatus, Gallery, Photo
+from galleries.privacy import FieldRule
 from sharing.models import ShareLink
 
 READ_SIZE = 1 << 20
@@ -36,20 +38,20 @@ def safe_name(text: str, *, fallback: str, max_length: int = 120) -> str:
     return text
 
 
-def entry_name(photo: Photo, *, show_metadata: bool) -> str:
-    """The name of one photo inside a download: its title, its file name if allowed, else its number."""
-    ext = photo.asset.ext
+def entry_name(photo: Photo, *, rule: FieldRule, ext: str = "") -> str:
+    """The name of one photo inside a download: its title, its file name if the rule allows, else its number."""
+    ext = ext or photo.asset.ext
     stem = photo.title
-    if not stem and show_metadata and photo.original_filename:
+    if not stem and rule.original_filename(photo):
         stem = photo.original_filename.rsplit(".", 1)[0]
     return f"{safe_name(stem, fallback=f'photo-{photo.position + 1:04d}')}.{ext}"
 
 
-def unique_names(photos: list[Photo], *, show_metadata: bool) -> list[tuple[Photo, str]]:
+def unique_names(photos: list[Photo], *, rule: FieldRule, exts: dict | None = None) -> list[tuple[Photo, str]]:
     seen: dict[str, int] = {}
     result = []
     for photo in photos:
-        name = entry_name(photo, show_metadata=show_metadata)
+        name = entry_name(photo, rule=rule, ext=(exts or {}).get(photo.pk, ""))
         key = name.lower()
         if key in seen:
             seen[key] += 1
@@ -63,8 +65,9 @@ def unique_names(photos: list[Photo], *, show_metadata: bool) -> list[tuple[Phot
     return result
 
 
-def _read(key: str) -> Iterator[bytes]:
-    with default_storage.open(key, "rb") as handle:
+def _read(item: originals.Handout) -> Iterator[bytes]:
+    """The bytes of one entry, opened only when the ZIP reaches it."""
+    with originals.open_handout(item) as handle:
         while piece := handle.read(READ_SIZE):
             yield piece
 
@@ -74,31 +77,49 @@ def _count_download(link: ShareLink | None) -> None:
         ShareLink.objects.filter(pk=link.pk).update(download_count=F("download_count") + 1)
 
 
-def original_response(photo: Photo, *, link: ShareLink | None = None) -> HttpResponse:
-    show = link is None or link.show_metadata
-    name = entry_name(photo, show_metadata=show)
-    if settings.USE_S3:
+def original_response(photo: Photo, *, rule: FieldRule, link: ShareLink | None = None) -> HttpResponse:
+    """One original as an attachment: as uploaded for the owner, without location for anyone else."""
+    asset = photo.asset
+    try:
+        item = originals.handout(asset, owner=rule.sees_location)
+    except originals.LocationNotRemovable:
+        raise NotFound("This file cannot be downloaded through this link. Ask the photographer for it.") from None
+    name = entry_name(photo, rule=rule, ext=item.ext)
+    if settings.USE_S3 and not item.patches:
         _count_download(link)
-        return HttpResponseRedirect(media_url(photo.asset.original_key, download_name=name))
-    response = FileResponse(default_storage.open(photo.asset.original_key, "rb"), content_type=photo.asset.mime)
+        if item.substitute:
+            return HttpResponseRedirect(media_url(item.key, download_name=name, rule=rule))
+        return HttpResponseRedirect(original_url(asset, rule=rule, download_name=name))
+    response = FileResponse(originals.open_handout(item), content_type=item.mime)
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["X-Content-Type-Options"] = "nosniff"
     _count_download(link)
+    release_db_connection()
     return response
 
 
-def gallery_zip(gallery: Gallery, *, show_metadata: bool, include_failed: bool = False) -> ZipStream:
+def gallery_zip(gallery: Gallery, *, rule: FieldRule) -> ZipStream:
+    """Every photo the viewer may see, named and cleaned as the rule says (the owner also gets failed ones)."""
     photos = gallery.photos.select_related("asset").order_by("position", "created_at")
-    if not include_failed:
+    if not rule.owner:
         photos = photos.exclude(asset__status=AssetStatus.FAILED).filter(is_approved=True)
+    items = {}
+    for photo in photos.prefetch_related("asset__variants"):
+        try:
+            items[photo.pk] = (photo, originals.handout(photo.asset, owner=rule.sees_location))
+        except originals.LocationNotRemovable:
+            continue  # neither a clean original nor a rendition to stand in for it: left out
     archive = ZipStream(compress_type=ZIP_STORED, sized=True)
-    for photo, name in unique_names(list(photos), show_metadata=show_metadata):
-        archive.add(_read(photo.asset.original_key), name, size=photo.asset.size)
+    exts = {pk: item.ext for pk, (_, item) in items.items()}
+    for photo, name in unique_names([photo for photo, _ in items.values()], rule=rule, exts=exts):
+        item = items[photo.pk][1]
+        # Cleaning keeps the length, so the size is known before any byte is read.
+        archive.add(_read(item), name, size=item.size)
     return archive
 
 
-def zip_response(gallery: Gallery, *, link: ShareLink | None = None, owner: bool = False) -> StreamingHttpResponse:
-    archive = gallery_zip(gallery, show_metadata=owner or bool(link and link.show_metadata), include_failed=owner)
+def zip_response(gallery: Gallery, *, rule: FieldRule, link: ShareLink | None = None) -> StreamingHttpResponse:
+    archive = gallery_zip(gallery, rule=rule)
     response = StreamingHttpResponse(archive, content_type="application/zip")
     response["Content-Length"] = str(len(archive))
     response["Content-Disposition"] = content_disposition_header(
@@ -106,4 +127,5 @@ def zip_response(gallery: Gallery, *, link: ShareLink | None = None, owner: bool
     )
     response["X-Content-Type-Options"] = "nosniff"
     _count_download(link)
+    release_db_connection()  # the archive only reads storage from here on
     return response

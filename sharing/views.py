@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from galleries import pages
 from galleries.errors import Gone, NotFound, TooManyRequests
+from galleries.privacy import FieldRule
 from sharing import access, downloads
 from sharing.forms import UnlockForm
 
@@ -53,8 +54,7 @@ def share_detail(request: HttpRequest, link) -> HttpResponse:
         request,
         link.gallery,
         base_url=link.get_absolute_url(),
-        owner=False,
-        show_metadata=link.show_metadata,
+        rule=FieldRule.for_link(link),
         link=link,
     )
     return pages.gallery_response(request, context)
@@ -66,8 +66,7 @@ def share_photo(request: HttpRequest, link, photo_id: uuid.UUID) -> HttpResponse
         link.gallery,
         photo_id,
         base_url=link.get_absolute_url(),
-        owner=False,
-        show_metadata=link.show_metadata,
+        rule=FieldRule.for_link(link),
         link=link,
     )
     return render(request, "galleries/photo_detail.html", context)
@@ -109,11 +108,11 @@ def share_photo_download(request: HttpRequest, link, photo_id: uuid.UUID) -> Htt
     photo = pages.visible_photos(link.gallery, owner=False).filter(pk=photo_id).first()
     if photo is None:
         raise NotFound("No such photo.")
-    return downloads.original_response(photo, link=link)
+    return downloads.original_response(photo, rule=FieldRule.for_link(link), link=link)
 
 
 @shared_page
 def share_zip(request: HttpRequest, link) -> StreamingHttpResponse:
     if not link.allow_download:
         raise NotFound("Downloads are not enabled for this link.")
-    return downloads.zip_response(link.gallery, link=link)
+    return downloads.zip_response(link.gallery, rule=FieldRule.for_link(link), link=link)

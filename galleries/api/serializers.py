@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from galleries.media import media_url
 from galleries.models import Gallery, Layout, Photo, Visibility
+from galleries.privacy import FieldRule
 
 
 class StrictMixin:
@@ -23,8 +24,15 @@ class StrictMixin:
 class GalleryInputSerializer(StrictMixin, serializers.Serializer):
     title = serializers.CharField(min_length=1, max_length=100)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices,
+        required=False,
+        help_text="An unlisted gallery gets an address with a random part that cannot be guessed from its title.",
+    )
     default_layout = serializers.ChoiceField(choices=Layout.choices, required=False)
+    show_metadata = serializers.BooleanField(
+        required=False, help_text="Show visitors camera details (EXIF) and original file names; never location."
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -48,6 +56,7 @@ class GalleryOutputSerializer(serializers.ModelSerializer):
             "description",
             "visibility",
             "default_layout",
+            "show_metadata",
             "cover",
             "photo_count",
             "owner",
@@ -76,20 +85,33 @@ class VariantSerializer(serializers.Serializer):
         return media_url(obj.key)
 
 
+def field_rule(context: dict) -> FieldRule:
+    """The field rule a serializer was given; anyone without one is a visitor who sees the least."""
+    rule = context.get("rule")
+    return rule if isinstance(rule, FieldRule) else FieldRule()
+
+
+OWNER_ONLY = "The owner and admins only; null for anyone else."
+WITH_METADATA = "The owner, and visitors where the gallery or share link shows metadata; null otherwise."
+
+
 class PhotoOutputSerializer(serializers.ModelSerializer):
-    gallery = serializers.UUIDField(source="gallery_id", read_only=True)
+    """A photo as one viewer may see it: every field that is not for them is null (galleries.privacy)."""
+
+    gallery = serializers.SerializerMethodField(help_text="The gallery's id; null through a share link.")
+    original_filename = serializers.SerializerMethodField(help_text=WITH_METADATA)
     status = serializers.CharField(source="asset.status")
-    error = serializers.CharField(source="asset.error")
+    error = serializers.SerializerMethodField(help_text="Why processing failed. " + OWNER_ONLY)
     kind = serializers.CharField(source="asset.kind")
     mime = serializers.CharField(source="asset.mime")
     size = serializers.IntegerField(source="asset.size")
-    sha256 = serializers.CharField(source="asset.sha256")
+    sha256 = serializers.SerializerMethodField(help_text="The content hash. " + OWNER_ONLY)
     width = serializers.IntegerField(source="asset.width")
     height = serializers.IntegerField(source="asset.height")
     aspect_ratio = serializers.FloatField(source="asset.aspect_ratio", allow_null=True)
     blurhash = serializers.CharField(source="asset.blurhash")
-    exif = serializers.JSONField(source="asset.exif")
-    gps = serializers.SerializerMethodField(help_text="Only for the owner and admins.")
+    exif = serializers.SerializerMethodField(help_text="Camera, lens and exposure. " + WITH_METADATA)
+    gps = serializers.SerializerMethodField(help_text="Where it was taken. " + OWNER_ONLY)
     duration = serializers.FloatField(source="asset.duration", allow_null=True)
     variants = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
@@ -122,8 +144,29 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_gallery(self, obj: Photo) -> str | None:
+        return obj.gallery_id if field_rule(self.context).sees_gallery_address else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_original_filename(self, obj: Photo) -> str | None:
+        return field_rule(self.context).original_filename(obj)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_error(self, obj: Photo) -> str | None:
+        return field_rule(self.context).error(obj.asset)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sha256(self, obj: Photo) -> str | None:
+        return field_rule(self.context).sha256(obj.asset)
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_exif(self, obj: Photo) -> dict | None:
+        return field_rule(self.context).exif(obj.asset)
+
     @extend_schema_field(VariantSerializer(many=True))
     def get_variants(self, obj: Photo) -> list[dict]:
+        rule = field_rule(self.context)
         # Plain dicts: a nested serializer per photo costs more than the rest of the page.
         return [
             {
@@ -132,18 +175,18 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
                 "width": v.width,
                 "height": v.height,
                 "size": v.size,
-                "url": media_url(v.key),
+                "url": media_url(v.key, rule=rule),
             }
             for v in obj.asset.variants.all()
         ]
 
     @extend_schema_field(serializers.JSONField(allow_null=True))
     def get_gps(self, obj: Photo) -> dict | None:
-        return obj.asset.gps if self.context.get("can_edit") else None
+        return field_rule(self.context).gps(obj.asset)
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The original, as uploaded. " + OWNER_ONLY))
     def get_download_url(self, obj: Photo) -> str | None:
-        if not self.context.get("can_edit"):
+        if not field_rule(self.context).owner:
             return None
         request = self.context["request"]
         from django.urls import reverse

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import errors
-from galleries import pages, services, signing
+from galleries import pages, services
 from galleries.api.pagination import GalleryCursorPagination, PhotoPagination
 from galleries.api.serializers import (
     GalleryInputSerializer,
@@ -34,7 +34,8 @@ from galleries.api.serializers import (
 )
 from galleries.errors import ServiceError
 from galleries.media import media_url
-from galleries.models import AssetStatus, Gallery, Photo
+from galleries.models import AssetStatus, Gallery, Photo, Visibility
+from galleries.privacy import FieldRule
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,14 @@ def _gallery_out(request: Request, gallery: Gallery) -> dict:
     return GalleryOutputSerializer(gallery, context={"request": request}).data
 
 
+def _rule(gallery: Gallery, *, can_edit: bool) -> FieldRule:
+    return FieldRule.for_owner() if can_edit else FieldRule(show_metadata=gallery.show_metadata)
+
+
 def _photo_out(request: Request, photo: Photo, *, can_edit: bool) -> dict:
-    return PhotoOutputSerializer(photo, context={"request": request, "can_edit": can_edit}).data
+    """One photo as the field rule lets this viewer see it (can_edit: the owner or an admin)."""
+    rule = FieldRule.for_owner() if can_edit else _rule(photo.gallery, can_edit=False)
+    return PhotoOutputSerializer(photo, context={"request": request, "rule": rule}).data
 
 
 class HealthApi(APIView):
@@ -226,17 +233,19 @@ class GalleryPhotosApi(APIView):
             return Response(self._page(request, gallery, can_edit=True))
         # Visitors share one cached page per gallery version and signing window (see galleries.pages).
         # The encoded JSON itself is cached: re-encoding 50 photos costs more than the rest.
-        key = pages.cache_key(gallery, api=request.build_absolute_uri())
+        rule = _rule(gallery, can_edit=False)
+        key = pages.cache_key(gallery, api=request.build_absolute_uri(), rule=rule.cache_part())
         encoded = cache.get(key)
         if encoded is None:
             encoded = JSONRenderer().render(self._page(request, gallery, can_edit=False))
-            cache.set(key, encoded, signing.window_for(int(settings.MEDIA_URL_TTL.total_seconds())))
+            cache.set(key, encoded, pages.cache_ttl())
         return HttpResponse(encoded, content_type="application/json")
 
     def _page(self, request: Request, gallery: Gallery, *, can_edit: bool) -> dict:
         paginator = PhotoPagination()
         page = paginator.paginate_queryset(pages.visible_photos(gallery, owner=can_edit), request, view=self)
-        data = PhotoOutputSerializer(page, many=True, context={"request": request, "can_edit": can_edit}).data
+        rule = _rule(gallery, can_edit=can_edit)
+        data = PhotoOutputSerializer(page, many=True, context={"request": request, "rule": rule}).data
         return paginator.get_paginated_response(data).data
 
     @extend_schema(
@@ -255,6 +264,15 @@ class GalleryPhotosApi(APIView):
         uploads = request.FILES.getlist("files") + request.FILES.getlist("file")
         if not uploads:
             raise ValidationError({"files": ["Attach one or more files in the field “files”."]})
+        # The body's size is capped from this count before it is read (config.middleware).
+        if len(uploads) > settings.SINGLE_UPLOAD_MAX_FILES:
+            raise ValidationError(
+                {
+                    "files": [
+                        f"Send at most {settings.SINGLE_UPLOAD_MAX_FILES} files at once, or use the resumable uploads."
+                    ]
+                }
+            )
         checked = []
         for upload in uploads:
             try:
@@ -279,6 +297,11 @@ def _photo_for_read(request: Request, photo_id: uuid.UUID) -> tuple[Photo, bool]
     )
     can_edit = photo.gallery.is_editable_by(request.user)
     if not can_edit and (photo.asset.status == AssetStatus.FAILED or not photo.is_approved):
+        raise Http404("No Photo matches the given query.")
+    # A photo id is no key to an unlisted gallery: share links hand out photo ids, and a link that
+    # closed must not leave its photos reachable here. Visitors of an unlisted gallery read its
+    # photos through the gallery (its id or address), which a link never reveals.
+    if not can_edit and photo.gallery.visibility != Visibility.PUBLIC:
         raise Http404("No Photo matches the given query.")
     return photo, can_edit
 

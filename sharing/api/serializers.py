@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from galleries.api.serializers import GalleryOutputSerializer, PhotoOutputSerializer, StrictMixin
+from galleries.api.serializers import PhotoOutputSerializer, StrictMixin
 from sharing.models import ShareLink
 
 
@@ -17,6 +17,9 @@ class ShareLinkInputSerializer(StrictMixin, serializers.Serializer):
     allow_upload = serializers.BooleanField(required=False)
     show_metadata = serializers.BooleanField(required=False)
     selection_quota = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100_000)
+    # The guest drop box's caps: files and bytes guests may send through this link in all.
+    upload_max_files = serializers.IntegerField(required=False, min_value=0, max_value=100_000)
+    upload_max_bytes = serializers.IntegerField(required=False, min_value=0, max_value=10**15)
     revoked = serializers.BooleanField(required=False, help_text="true switches the link off; false restores it.")
 
 
@@ -33,14 +36,25 @@ class ShareLinkOutputSerializer(serializers.ModelSerializer):
             "allow_download", "allow_upload", "show_metadata", "selection_quota", "view_count", "download_count",
             "last_viewed_at", "created_at",
         ]  # fmt: skip
+        fields += ["upload_max_files", "upload_max_bytes"]  # the guest drop box's caps
 
     def get_url(self, obj: ShareLink) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
 
 
+class SharedGalleryInfoSerializer(serializers.Serializer):
+    """What a shared gallery tells its visitors: never its id or address, which would outlive the link."""
+
+    title = serializers.CharField()
+    description = serializers.CharField()
+    default_layout = serializers.CharField()
+    photo_count = serializers.IntegerField()
+    url = serializers.CharField(help_text="The share link's own address.")
+
+
 class SharedGallerySerializer(serializers.Serializer):
-    gallery = GalleryOutputSerializer()
+    gallery = SharedGalleryInfoSerializer()
     allow_download = serializers.BooleanField()
     show_metadata = serializers.BooleanField()
     selection_quota = serializers.IntegerField(allow_null=True)

@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 from config.api import errors
 from galleries import pages
 from galleries.api.pagination import PhotoPagination
-from galleries.api.serializers import GalleryOutputSerializer, PhotoOutputSerializer
+from galleries.api.serializers import PhotoOutputSerializer
 from galleries.api.views import IsPhotographerOrReadOnly
 from galleries.models import Gallery
+from galleries.privacy import FieldRule
 from sharing import access, services
 from sharing.api.serializers import (
     SelectionInputSerializer,
@@ -143,12 +144,17 @@ class SharedGalleryApi(APIView):
         gallery = Gallery.objects.with_photo_count().select_related("owner").get(pk=link.gallery_id)
         paginator = PhotoPagination()
         photos = paginator.paginate_queryset(pages.visible_photos(gallery, owner=False), request, view=self)
-        data = PhotoOutputSerializer(photos, many=True, context={"request": request, "can_edit": False}).data
-        if not link.show_metadata:
-            for item in data:
-                item["exif"], item["original_filename"] = {}, ""
+        rule = FieldRule.for_link(link)
+        data = PhotoOutputSerializer(photos, many=True, context={"request": request, "rule": rule}).data
         body = {
-            "gallery": GalleryOutputSerializer(gallery, context={"request": request}).data,
+            # Only what the page shows: never the gallery's id or address, which would outlive the link.
+            "gallery": {
+                "title": gallery.title,
+                "description": gallery.description,
+                "default_layout": gallery.default_layout,
+                "photo_count": gallery.photo_count,
+                "url": request.build_absolute_uri(link.get_absolute_url()),
+            },
             "allow_download": link.allow_download,
             "show_metadata": link.show_metadata,
             "selection_quota": link.selection_quota,
@@ -157,7 +163,6 @@ class SharedGalleryApi(APIView):
             "previous": paginator.get_previous_link(),
             "results": data,
         }
-        body["gallery"]["url"] = request.build_absolute_uri(link.get_absolute_url())
         return Response(body)
 
 

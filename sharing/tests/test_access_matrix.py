@@ -86,10 +86,13 @@ def _reach(c, visitor, gallery, photo, link, resource) -> bool:
     path = paths[resource]
     if path is None:
         if visitor in ("owner", "admin"):
+            from galleries.privacy import FieldRule
             from sharing.downloads import zip_response
 
             return (
-                zipfile.ZipFile(BytesIO(b"".join(zip_response(gallery, owner=True).streaming_content))).testzip()
+                zipfile.ZipFile(
+                    BytesIO(b"".join(zip_response(gallery, rule=FieldRule.for_owner()).streaming_content))
+                ).testzip()
                 is None
             )
         return False

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -18,9 +19,75 @@ class User(AbstractUser):
             self.email = None
         else:
             self.email = self.__class__.objects.normalize_email(self.email).lower()
+        # Every door that changes a password (admin forms, `changepassword`, set_password + save
+        # in code) ends here with Django's `_password` set; a hasher upgrade on login clears it
+        # first, so it does not count. This is the one place all doors share, the same hook
+        # Django uses for its own password_changed(), so the sign-out cannot be forgotten.
+        password_changed = not self._state.adding and (
+            self._password is not None or getattr(self, "_password_made_unusable", False)
+        )
         super().save(*args, **kwargs)
+        if password_changed:
+            self._password_made_unusable = False
+            self.sign_out_everywhere()
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_made_unusable = True
+
+    def sign_out_everywhere(self) -> None:
+        """End every session and delete every API token of this user.
+
+        Called when the password changes. A view that keeps its own session alive afterwards
+        (Django's password change view) does so with update_session_auth_hash, which saves the
+        session under a new key.
+        """
+        from knox.models import AuthToken
+
+        AuthToken.objects.filter(user=self).delete()
+        Session.objects.filter(user=self).delete()
 
     @property
     def is_photographer(self) -> bool:
         """Staff users own galleries; superusers manage everybody's."""
         return self.is_active and (self.is_staff or self.is_superuser)
+
+
+class Session(AbstractBaseSession):
+    """A browser session that knows whose it is, so a password change can end them all.
+
+    Django's own session table stores the user only inside the encoded data; finding one
+    user's sessions there would mean decoding every row. (SESSION_ENGINE = "accounts.sessions")
+    """
+
+    # No database constraint: a request in flight may still save the session of a user being
+    # deleted; the ORM's cascade removes the rows when the user goes.
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False)
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore
+
+
+class ThrottleCounter(models.Model):
+    """One throttle counter (config/throttle.py, database store): hits in the window until expires_at.
+
+    Lives here because a model needs an app and `config` is not one; accounts is the lowest app,
+    which every other app already depends on. Rows are written only with atomic SQL
+    (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), never with save().
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "accounts_throttlecounter"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits} until {self.expires_at:%H:%M:%S}"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 
+from config import throttle
+from config.clientip import client_ip
 from galleries.errors import Gone, NotFound, TooManyRequests, Unauthorized
 from sharing.models import ShareLink
 
@@ -68,36 +70,29 @@ def open_link_or_401(request: HttpRequest, token: str) -> ShareLink:
         raise Unauthorized("This gallery is protected by a password: POST it to …/unlock first.") from None
 
 
-def _client_address(request: HttpRequest) -> str:
-    if settings.BEHIND_PROXY:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def unlock(request: HttpRequest, link: ShareLink, password: str) -> str:
     """Check a password; on success remember the grant in the session and return a grant token.
 
-    Failed attempts are throttled per link and client address, and per link overall.
+    Throttled in the store every process shares (config.throttle), counted before the password
+    is checked, so parallel requests cannot slip past: each address gets SHARE_UNLOCK_ATTEMPTS
+    tries per link and window. Wrong passwords on the link from all addresses together are counted
+    too; past SHARE_UNLOCK_LINK_FAILURES, an address that has already tried waits for the window,
+    while an address with no attempt yet still gets one, so a real client with the right password
+    is never locked out by someone else's guessing (under attack, each address gets one guess).
     """
-    per_client = f"share-unlock:{link.pk}:{_client_address(request)}"
-    per_link = f"share-unlock:{link.pk}"
     window = settings.SHARE_UNLOCK_WINDOW
-    if (
-        cache.get(per_client, 0) >= settings.SHARE_UNLOCK_ATTEMPTS
-        or cache.get(per_link, 0) >= settings.SHARE_UNLOCK_ATTEMPTS * 10
-    ):
-        raise TooManyRequests(f"Too many wrong passwords. Try again in {window // 60} minutes.")
+    refused = TooManyRequests(f"Too many wrong passwords. Try again in {max(1, window // 60)} minutes.")
+    per_client = f"share-unlock:{link.pk}:{client_ip(request)}"
+    per_link = f"share-unlock:{link.pk}"
+    tries = throttle.hit(per_client, window)
+    if tries > settings.SHARE_UNLOCK_ATTEMPTS:
+        raise refused
+    if tries > 1 and throttle.peek(per_link) >= settings.SHARE_UNLOCK_LINK_FAILURES:
+        raise refused
     if not link.check_password(password or ""):
-        for key in (per_client, per_link):
-            cache.add(key, 0, window)
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, window)
+        throttle.hit(per_link, window)
         return ""
-    cache.delete(per_client)
+    throttle.reset(per_client)
     grants = dict(request.session.get(SESSION_KEY, {}))
     grants[str(link.pk)] = link.grant_key
     request.session[SESSION_KEY] = grants
@@ -124,3 +119,19 @@ def visitor_id(request: HttpRequest) -> str:
         visitor = secrets.token_urlsafe(16)
         request.session["share_visitor"] = visitor
     return visitor
+
+
+def media_link_grant(link_id: str) -> str | None:
+    """For link-bound media URLs: the link's current grant key while it is open, else None.
+
+    Asked on every request of such a URL, so revoking a link, letting it expire, deleting it,
+    changing its password or trashing its gallery stops every URL it handed out at once.
+    """
+    try:
+        link = ShareLink.objects.select_related("gallery").get(pk=link_id)
+    except (ShareLink.DoesNotExist, ValueError, ValidationError):
+        return None
+    gallery = link.gallery
+    if link.is_revoked or link.is_expired or gallery.deleted_at is not None or gallery.is_expired:
+        return None
+    return link.grant_key

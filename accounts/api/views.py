@@ -1,31 +1,56 @@
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from knox.settings import knox_settings
 from rest_framework import permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.api.serializers import LoginInputSerializer, LoginOutputSerializer
 from config.api import errors
+from config.throttle import AddressRateThrottle
 
 
 class AuthLoginApi(APIView):
-    """Exchange a username and password for an API token."""
+    """Exchange a username and password for an API token.
+
+    Two limits, both answered with 429 and Retry-After: LOGIN_THROTTLE attempts per client
+    address (any usernames), and a lockout of one username from one address after
+    LOGIN_FAILURE_LIMIT wrong passwords (django-axes, shared with the sign-in page and the admin).
+    """
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AddressRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(
         request=LoginInputSerializer,
-        responses={200: LoginOutputSerializer, **errors(400, 429)},
+        responses={
+            200: LoginOutputSerializer,
+            **errors(400),
+            429: OpenApiResponse(
+                response=errors(429)[429].response,
+                description=(
+                    "Too many attempts from this address, or this username is locked out from this "
+                    "address after repeated wrong passwords. The Retry-After header says how many "
+                    "seconds to wait."
+                ),
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                OpenApiParameter.HEADER,
+                response=[429],
+                description="Seconds to wait before trying again.",
+            )
+        ],
         auth=[],
         tags=["auth"],
     )

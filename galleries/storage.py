@@ -6,6 +6,7 @@ Keys are generated here from content hashes; a client's file name never becomes 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 
@@ -77,9 +78,11 @@ class LocalMediaStorage(FileSystemStorage):
             return False
         try:
             with open(path, "rb+") as handle:
-                os.fsync(handle.fileno())
+                os.fsync(handle.fileno())  # a full disk can surface here: let it propagate
             os.chmod(path, self.file_permissions_mode or 0o644)
             os.replace(path, full_path)
-        except OSError:
-            return False  # another disk (EXDEV), or gone: copy instead
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.ENOENT):
+                return False  # another disk, or renamed away meanwhile: copy from the open file instead
+            raise
         return True

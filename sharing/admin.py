@@ -12,6 +12,7 @@ from django.utils.http import content_disposition_header
 
 from galleries.admin import is_staff, thumbnail_html
 from galleries.models import Gallery
+from galleries.privacy import FieldRule
 from sharing import services
 from sharing.downloads import zip_response
 from sharing.models import Selection, ShareLink
@@ -28,10 +29,23 @@ class ShareLinkForm(forms.ModelForm):
     class Meta:
         model = ShareLink
         fields = ["label", "expires_at", "allow_download", "allow_upload", "show_metadata", "selection_quota"]
+        fields += ["upload_max_files", "upload_max_bytes"]  # the guest drop box's caps
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["revoked"].initial = bool(self.instance.pk and self.instance.revoked_at)
+        for name in UPLOAD_CAPS:
+            self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in UPLOAD_CAPS:  # left empty: the link keeps its cap (a new one gets the default)
+            if data.get(name) is None:
+                data[name] = getattr(self.instance, name)
+        return data
+
+
+UPLOAD_CAPS = ("upload_max_files", "upload_max_bytes")  # the guest drop box's caps
 
 
 class ShareLinkInline(admin.StackedInline):
@@ -43,6 +57,7 @@ class ShareLinkInline(admin.StackedInline):
         ("new_password", "clear_password", "password_state"),
         ("expires_at", "revoked", "state"),
         ("allow_download", "allow_upload", "show_metadata", "selection_quota"),
+        ("upload_max_files", "upload_max_bytes"),
         ("view_count", "download_count", "last_viewed_at"),
     )
     readonly_fields = ("share_url", "password_state", "state", "view_count", "download_count", "last_viewed_at")
@@ -59,7 +74,7 @@ class ShareLinkInline(admin.StackedInline):
             return "Save to create the address."
         return format_html(
             '<input type="text" readonly value="{}" class="vTextField cs-share-url" size="60" '
-            'onclick="this.select()" aria-label="Share address"> '
+            'aria-label="Share address"> '
             '<button type="button" class="button cs-copy" data-copy="{}">Copy</button>',
             obj.get_absolute_url(),
             obj.get_absolute_url(),
@@ -210,7 +225,7 @@ def download_zip(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     if queryset.count() != 1:
         modeladmin.message_user(request, "Choose one gallery to download.", messages.WARNING)
         return None
-    return zip_response(queryset.get(), owner=True)
+    return zip_response(queryset.get(), rule=FieldRule.for_owner())
 
 
 def _register_on_gallery_admin() -> None:

@@ -25,6 +25,8 @@ def share_link_create(
     allow_upload: bool = False,
     show_metadata: bool = False,
     selection_quota: int | None = None,
+    upload_max_files: int | None = None,  # the guest drop box's caps (None: the model's default)
+    upload_max_bytes: int | None = None,
 ) -> ShareLink:
     """A new link with a fresh random token."""
     if expires_at is not None and expires_at <= timezone.now():
@@ -38,6 +40,10 @@ def share_link_create(
         show_metadata=show_metadata,
         selection_quota=selection_quota,
     )
+    if upload_max_files is not None:
+        link.upload_max_files = upload_max_files
+    if upload_max_bytes is not None:
+        link.upload_max_bytes = upload_max_bytes
     link.set_password(password)
     link.save()
     return link
@@ -47,6 +53,7 @@ def share_link_create(
 def share_link_update(*, link: ShareLink, password: str | None = _UNSET, **fields: Any) -> ShareLink:
     """Change a link. password: a new one, or "" / None to remove it (either closes open grants)."""
     allowed = {"label", "expires_at", "allow_download", "allow_upload", "show_metadata", "selection_quota"}
+    allowed |= {"upload_max_files", "upload_max_bytes"}  # the guest drop box's caps
     unknown = set(fields) - allowed
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")

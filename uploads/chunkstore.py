@@ -3,6 +3,14 @@
 Local: one temporary file per upload, written at offsets (the fastest way on one disk).
 S3: one object per received piece under uploads/<upload-id>/, read back in offset order.
 The store is chosen by settings; services never see paths.
+
+Every piece arrives in two steps, so two requests racing on one chunk or one tus offset can
+never leave bytes in place that the ledger does not describe:
+1. stage(): the body goes to a side file (an unnamed temporary file beside the upload's bytes,
+   or the local spool of an S3 piece) while it is hashed; nothing in place is touched.
+2. place(): called by the service under the upload's lock, after it has checked the hash and
+   that the place is still free; copies the verified bytes where they belong.
+A failed or refused piece is simply discarded with its side file.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
+import errno
 import functools
 import hashlib
 import io
@@ -30,10 +39,96 @@ READ_SIZE = 1 << 20
 
 class ChunkStore(Protocol):
     def begin(self, upload_id: str, size: int) -> dict: ...
+    def stage(self, upload_id: str, state: dict, stream: Iterator[bytes]) -> Staged: ...
+    def place(self, upload_id: str, state: dict, offset: int, staged: Staged) -> None: ...
     def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]: ...
+    def concat(self, upload_id: str, state: dict, parts: list[tuple[str, dict, int]]) -> None: ...
     def open(self, upload_id: str, state: dict) -> IO[bytes]: ...
     def discard(self, upload_id: str, state: dict) -> None: ...
     def exists(self, upload_id: str, state: dict) -> bool: ...
+
+
+class Staged:
+    """One piece on its side file: its size and SHA-256 are known, it is not in place yet.
+
+    interrupted is the error that cut the body short (the client went away), if any: the bytes
+    that did arrive are staged, and the service decides whether they may be kept.
+    """
+
+    def __init__(self, file: IO[bytes], size: int, sha256: str, interrupted: BaseException | None = None) -> None:
+        self.file = file
+        self.size = size
+        self.sha256 = sha256
+        self.interrupted = interrupted
+
+    def discard(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _stage_into(file: IO[bytes], stream: Iterator[bytes]) -> Staged:
+    """Copy stream into file while hashing it; a client going away ends it, a full disk raises."""
+    digest = hashlib.sha256()
+    written = 0
+    interrupted: BaseException | None = None
+    pieces = iter(stream)
+    try:
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                break
+            except (OSError, ConnectionError) as exc:  # reading the body failed: keep what arrived
+                interrupted = exc
+                break
+            _write_all(file, piece)
+            digest.update(piece)
+            written += len(piece)
+        file.flush()
+    except BaseException:
+        file.close()
+        raise
+    return Staged(file, written, digest.hexdigest(), interrupted)
+
+
+def _write_all(file: IO[bytes], data: bytes) -> None:
+    """Write data at the file's position with os.write (one place where a full disk shows up)."""
+    if not hasattr(file, "fileno") or isinstance(file, tempfile.SpooledTemporaryFile):
+        file.write(data)
+        return
+    file.flush()
+    fd = file.fileno()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_range(src: int, dst: int, dst_offset: int, count: int) -> None:
+    """Copy count bytes from the start of src to dst_offset in dst, in the kernel where it can."""
+    done = 0
+    use_kernel = hasattr(os, "copy_file_range")
+    while done < count:
+        if use_kernel:
+            try:
+                copied = os.copy_file_range(src, dst, count - done, done, dst_offset + done)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF):
+                    raise
+                use_kernel = False
+                continue
+            if copied == 0:
+                raise OSError(errno.EIO, f"the side file ended after {done} of {count} bytes")
+        else:
+            data = os.pread(src, min(READ_SIZE, count - done), done)
+            if not data:
+                raise OSError(errno.EIO, f"the side file ended after {done} of {count} bytes")
+            copied = os.pwrite(dst, data, dst_offset + done)
+        done += copied
 
 
 class LocalChunkStore:
@@ -51,22 +146,47 @@ class LocalChunkStore:
             fh.truncate(size)  # sparse: no disk used until bytes arrive
         return {}
 
-    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
-        """Write the stream at offset; return (bytes written, their SHA-256)."""
-        digest = hashlib.sha256()
-        written = 0
+    def stage(self, upload_id: str, state: dict, stream: Iterator[bytes]) -> Staged:
+        """The stream on an unnamed side file beside the upload (gone by itself if the process dies)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return _stage_into(tempfile.TemporaryFile(dir=self.root), stream)
+
+    def place(self, upload_id: str, state: dict, offset: int, staged: Staged) -> None:
+        """Copy verified staged bytes to offset in the upload's file (under the upload's lock)."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
         fd = os.open(self._path(upload_id), os.O_WRONLY)
         try:
-            for piece in stream:
-                os.pwrite(fd, piece, offset + written)
-                digest.update(piece)
-                written += len(piece)
+            _copy_range(staged.file.fileno(), fd, offset, staged.size)
         finally:
             os.close(fd)
-        return written, digest.hexdigest()
+
+    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
+        """Stage and place the stream at offset at once; return (bytes written, their SHA-256)."""
+        with self.stage(upload_id, state, stream) as staged:
+            self.place(upload_id, state, offset, staged)
+            if staged.interrupted is not None:
+                raise staged.interrupted
+            return staged.size, staged.sha256
+
+    def concat(self, upload_id: str, state: dict, parts: list[tuple[str, dict, int]]) -> None:
+        """Fill this upload's file with the bytes of parts ((upload id, state, size) in order)."""
+        fd = os.open(self._path(upload_id), os.O_WRONLY)
+        try:
+            position = 0
+            for part_id, _part_state, size in parts:
+                src = os.open(self._path(part_id), os.O_RDONLY)
+                try:
+                    _copy_range(src, fd, position, size)
+                finally:
+                    os.close(src)
+                position += size
+        finally:
+            os.close(fd)
 
     def open(self, upload_id: str, state: dict) -> IO[bytes]:
-        return open(self._path(upload_id), "rb")
+        """The assembled file; local media storage renames it into place instead of copying it."""
+        return AssembledFile(self._path(upload_id))
 
     def discard(self, upload_id: str, state: dict) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -108,18 +228,19 @@ def _s3_client(endpoint_url: str, access_key: str, secret_key: str, region: str)
 class S3ChunkStore:
     """One S3 object per received piece, under uploads/<upload-id>/<offset:020d>.
 
-    Each piece (a chunk of the chunk protocol, or the body of one tus PATCH) is spooled
-    (in memory up to SPOOL_MEMORY, then in a temporary file) while its SHA-256 is computed, and
-    only then stored with one put_object, which carries that SHA-256 so S3 checks what it
-    received. So a piece is whole and hashed before it becomes visible (the caller compares the
-    hash with the client's), and tus PATCHes of any size work: S3 multipart parts must be at
+    Each piece (a chunk of the chunk protocol, or the body of one tus PATCH) is staged in a
+    local spool (in memory up to SPOOL_MEMORY, then in a temporary file) while its SHA-256 is
+    computed; the service checks it and, under the upload's lock, place() stores it with one
+    put_object, which carries that SHA-256 so S3 checks what it received. So a piece is whole,
+    hashed and verified before it becomes visible, and a piece that loses a race never reaches
+    the bucket. tus PATCHes of any size work: S3 multipart parts must be at
     least 5 MB (all but the last), which arbitrary tus bodies do not guarantee, so multipart
     uploads are not used for pieces in flight.
 
-    A piece written again at the same offset (a chunk sent twice, a tus PATCH retried)
-    replaces the object with the same key. When the client goes away mid-body (an OSError
-    from the stream), the bytes that did arrive are stored, as LocalChunkStore has already
-    written them: the tus service counts them and resumes after them.
+    A piece written again at the same offset (write(), used outside the services) replaces the
+    object with the same key. When the client goes away mid-body (an OSError from the stream),
+    the bytes that did arrive are staged (Staged.interrupted says so): the tus service places
+    and counts them and resumes after them.
 
     open() lists the pieces (sorted by offset) and returns a read-only, seekable file that
     streams them in order with ranged GETs, holding at most one small buffer in memory. Bytes
@@ -155,27 +276,43 @@ class S3ChunkStore:
     def begin(self, upload_id: str, size: int) -> dict:
         return {"size": size}
 
-    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
-        """Store the stream as the piece at offset; return (bytes written, their SHA-256)."""
+    def stage(self, upload_id: str, state: dict, stream: Iterator[bytes]) -> Staged:
+        """The stream in a local spool (memory, then a temporary file): the side file of a piece."""
+        self._prefix(upload_id)
+        return _stage_into(tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY), stream)
+
+    def place(self, upload_id: str, state: dict, offset: int, staged: Staged) -> None:
+        """Store verified staged bytes as the piece at offset (under the upload's lock)."""
         if offset < 0:
             raise ValueError("offset must not be negative")
-        digest = hashlib.sha256()
-        written = 0
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
-            try:
-                for piece in stream:
-                    spool.write(piece)
-                    digest.update(piece)
-                    written += len(piece)
-            except OSError:
-                if written:
-                    self._put(upload_id, offset, spool, written, digest)
-                raise
-            if written:
-                self._put(upload_id, offset, spool, written, digest)
-        return written, digest.hexdigest()
+        if staged.size:
+            self._put(upload_id, offset, staged.file, staged.size, bytes.fromhex(staged.sha256))
 
-    def _put(self, upload_id: str, offset: int, spool: IO[bytes], size: int, digest: Any) -> None:
+    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
+        """Stage and place the stream as the piece at offset; return (bytes written, their SHA-256)."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        with self.stage(upload_id, state, stream) as staged:
+            self.place(upload_id, state, offset, staged)
+            if staged.interrupted is not None:
+                raise staged.interrupted
+            return staged.size, staged.sha256
+
+    def concat(self, upload_id: str, state: dict, parts: list[tuple[str, dict, int]]) -> None:
+        """Copy the pieces of parts ((upload id, state, size) in order) under this upload, server side."""
+        base = 0
+        for part_id, _part_state, size in parts:
+            for offset, key, _piece_size in self._pieces(part_id):
+                if offset >= size:
+                    continue
+                self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=self._key(upload_id, base + offset),
+                    CopySource={"Bucket": self.bucket, "Key": key},
+                )
+            base += size
+
+    def _put(self, upload_id: str, offset: int, spool: IO[bytes], size: int, digest: bytes) -> None:
         spool.seek(0)
         self.client.put_object(
             Bucket=self.bucket,
@@ -183,7 +320,7 @@ class S3ChunkStore:
             Body=spool,
             ContentLength=size,
             ContentType="application/octet-stream",
-            ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
+            ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
         )
 
     def _pieces(self, upload_id: str) -> list[tuple[int, str, int]]:

@@ -31,11 +31,22 @@ def _upload_link(request: HttpRequest, token: str) -> ShareLink:
     return link
 
 
-class GuestTusCreateApi(TusCreateApi):
-    """tus creation for guests: the link opens the door, the guest's name goes with each file."""
+class _GuestDoor:
+    """What both guest tus views share: the link opens the door, the guest's browser owns the uploads."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    detail_url_name = "guest-tus-detail"
+
+    def _upload(self, request: Request, upload_id: uuid.UUID, token: str = "") -> Upload:
+        link = _upload_link(request, token)
+        return get_object_or_404(
+            Upload.objects.of_guest(link, access.visitor_id(request)), pk=upload_id, protocol=UploadProtocol.TUS
+        )
+
+
+class GuestTusCreateApi(_GuestDoor, TusCreateApi):
+    """tus creation for guests: the guest's name goes with each file; parts need no name."""
 
     def _create(self, request: Request, metadata: dict, size: int, token: str = "") -> Upload:
         link = _upload_link(request, token)
@@ -50,19 +61,27 @@ class GuestTusCreateApi(TusCreateApi):
             guest_visitor=access.visitor_id(request),
         )
 
-    def _location(self, upload: Upload, token: str = "") -> str:
-        return reverse("guest-tus-detail", args=[token, upload.pk])
-
-
-class GuestTusDetailApi(TusDetailApi):
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
-
-    def _upload(self, request: Request, upload_id: uuid.UUID, token: str = "") -> Upload:
+    def _create_partial(self, request: Request, size: int, token: str = "") -> Upload:
         link = _upload_link(request, token)
-        return get_object_or_404(
-            Upload.objects.of_guest(link, access.visitor_id(request)), pk=upload_id, protocol=UploadProtocol.TUS
+        return services.upload_create_partial(
+            owner=None, size=size, share_link=link, guest_visitor=access.visitor_id(request)
         )
+
+    def _create_final(self, request: Request, metadata: dict, parts: list[Upload], token: str = "") -> Upload:
+        link = _upload_link(request, token)
+        return services.upload_create_final(
+            owner=None,
+            gallery=link.gallery,
+            filename=metadata.get("filename") or metadata.get("name") or "",
+            parts=parts,
+            share_link=link,
+            guest_name=metadata.get("guest") or "",
+            guest_visitor=access.visitor_id(request),
+        )
+
+
+class GuestTusDetailApi(_GuestDoor, TusDetailApi):
+    pass
 
 
 def guest_upload_page(request: HttpRequest, token: str) -> HttpResponse:
@@ -77,7 +96,7 @@ def guest_upload_page(request: HttpRequest, token: str) -> HttpResponse:
         response = render(request, "sharing/link_closed.html", {"gone": isinstance(exc, Gone)}, status=exc.status_code)
         response["Referrer-Policy"] = "no-referrer"
         return response
-    used = Upload.objects.filter(share_link=link).count()
+    used, _ = services.guest_uploads_counted(link)
     context = {
         "link": link,
         "gallery": link.gallery,

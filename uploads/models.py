@@ -25,6 +25,14 @@ class UploadStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class UploadConcat(models.TextChoices):
+    """The tus concatenation extension: parts sent in parallel, then joined into one final upload."""
+
+    WHOLE = "", "Whole file"
+    PARTIAL = "partial", "tus partial upload (bytes only, never a photo on its own)"
+    FINAL = "final", "tus final upload (its partial uploads, joined)"
+
+
 class UploadQuerySet(models.QuerySet):
     def of_guest(self, link, visitor: str) -> UploadQuerySet:
         return self.filter(share_link=link, guest_visitor=visitor) if visitor else self.none()
@@ -55,12 +63,17 @@ class Upload(models.Model):
     )
     guest_name = models.CharField(max_length=100, blank=True)
     guest_visitor = models.CharField(max_length=64, blank=True)
-    gallery = models.ForeignKey("galleries.Gallery", on_delete=models.CASCADE, related_name="uploads")
+    # Empty only for a tus partial upload, which carries bytes and nothing else (not even a name).
+    gallery = models.ForeignKey(
+        "galleries.Gallery", null=True, blank=True, on_delete=models.CASCADE, related_name="uploads"
+    )
     filename = models.CharField(max_length=255)
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, blank=True, help_text="The client's claim; checked, never trusted.")
     chunk_size = models.PositiveIntegerField()
     protocol = models.CharField(max_length=10, choices=UploadProtocol.choices)
+    concat = models.CharField(max_length=7, choices=UploadConcat.choices, blank=True, default=UploadConcat.WHOLE)
+    parts = models.JSONField(default=list, blank=True, help_text="A final tus upload: its partial uploads, in order.")
     status = models.CharField(max_length=10, choices=UploadStatus.choices, default=UploadStatus.OPEN)
     offset = models.BigIntegerField(default=0, help_text="tus: bytes received in order.")
     photo = models.ForeignKey("galleries.Photo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

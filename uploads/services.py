@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import logging
 import re
@@ -11,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -24,6 +26,7 @@ from galleries.errors import (
     Gone,
     InvalidInput,
     NotFound,
+    ServiceError,
     TooLarge,
     TooManyRequests,
     UnsupportedType,
@@ -31,7 +34,7 @@ from galleries.errors import (
 from galleries.models import Gallery, Photo
 from sharing.models import ShareLink
 from uploads.chunkstore import READ_SIZE, get_chunk_store
-from uploads.models import Upload, UploadChunk, UploadProtocol, UploadStatus
+from uploads.models import Upload, UploadChunk, UploadConcat, UploadProtocol, UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,54 @@ class MissingChunks(Conflict):
             f"{len(missing)} chunk{'s are' if len(missing) != 1 else ' is'} missing: {shown}.", code="incomplete"
         )
         self.missing = missing
+
+
+class StorageFull(ServiceError):
+    """The disk (or quota) is full: nothing received is lost, and the same request works later."""
+
+    status_code = 507  # Insufficient Storage
+    code = "insufficient_storage"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"The server has run out of storage space, so {what} Every byte received before is kept: "
+            "try again when space has been freed and the upload carries on where it stopped."
+        )
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when exc, or an error it was raised from, is ENOSPC or EDQUOT."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+@contextlib.contextmanager
+def _disk_full_as(what: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise StorageFull(what) from exc
+        raise
+
+
+@contextlib.contextmanager
+def _upload_locked(upload: Upload) -> Iterator[Upload]:
+    """The upload's row, fresh and locked until the block ends: one writer at a time places bytes.
+
+    select_for_update locks the row on PostgreSQL; on SQLite every transaction begins IMMEDIATE
+    (config/settings.py), which serialises writers the same way.
+    """
+    with transaction.atomic():
+        yield Upload.objects.select_for_update().get(pk=upload.pk)
 
 
 def _extension(filename: str) -> str:
@@ -78,10 +129,13 @@ def upload_create(
     share_link: ShareLink | None = None,
     guest_name: str = "",
     guest_visitor: str = "",
+    concat: str = UploadConcat.WHOLE,
+    parts: list[Upload] | None = None,
 ) -> Upload:
     """Open an upload: checks size, type (by name for now, by content on completion) and the open-upload cap.
 
     A guest's upload (share_link set, no owner) is held to the link's caps on count and bytes.
+    parts: the partial uploads a final tus upload is made of; they are not counted again.
     """
     name = gallery_services.clean_filename(filename)
     if not name:
@@ -104,15 +158,12 @@ def upload_create(
         )
     client_sha = check_sha256(sha256)
     chunk = chunk_size or settings.UPLOAD_CHUNK_SIZE
+    part_ids = [part.pk for part in parts or []]
     if share_link is not None:
-        _check_guest_caps(share_link, size)
+        _check_guest_caps(share_link, size, exclude=part_ids)
         if not guest_name.strip():
             raise InvalidInput("Tell the photographer who you are: your name is needed to send photos.")
-    mine = Upload.objects.of_guest(share_link, guest_visitor) if share_link else Upload.objects.filter(owner=owner)
-    if mine.open().count() >= settings.UPLOAD_MAX_OPEN_PER_USER:
-        raise TooManyRequests(
-            f"You have {settings.UPLOAD_MAX_OPEN_PER_USER} unfinished uploads; finish or cancel some first."
-        )
+    _check_open_cap(owner=owner, share_link=share_link, guest_visitor=guest_visitor, exclude=part_ids)
     upload = Upload(
         owner=owner,
         gallery=gallery,
@@ -125,8 +176,11 @@ def upload_create(
         share_link=share_link,
         guest_name=guest_name.strip()[:100],
         guest_visitor=guest_visitor,
+        concat=concat,
+        parts=[str(pk) for pk in part_ids],
     )
-    upload.store_state = get_chunk_store().begin(str(upload.id), size)
+    with _disk_full_as("the upload could not be started."):
+        upload.store_state = get_chunk_store().begin(str(upload.id), size)
     try:
         upload.save()
     except BaseException:
@@ -135,13 +189,40 @@ def upload_create(
     return upload
 
 
-def _check_guest_caps(link: ShareLink, size: int) -> None:
-    counted = Upload.objects.filter(share_link=link).exclude(
-        status__in=[UploadStatus.ABORTED, UploadStatus.EXPIRED, UploadStatus.FAILED]
+def _check_open_cap(*, owner: User | None, share_link: ShareLink | None, guest_visitor: str, exclude: list) -> None:
+    mine = Upload.objects.of_guest(share_link, guest_visitor) if share_link else Upload.objects.filter(owner=owner)
+    if mine.open().exclude(pk__in=exclude).count() >= settings.UPLOAD_MAX_OPEN_PER_USER:
+        raise TooManyRequests(
+            f"You have {settings.UPLOAD_MAX_OPEN_PER_USER} unfinished uploads; finish or cancel some first."
+        )
+
+
+def guest_uploads_counted(link: ShareLink, *, exclude: list | None = None) -> tuple[int, int]:
+    """(files, bytes) that count against a link's caps: what arrived, plus live reservations.
+
+    An open upload reserves its place only while it makes progress: after
+    UPLOAD_RESERVATION_WINDOW without a byte it no longer counts (it may still resume if there
+    is room then). Partial tus uploads count their bytes while in flight but no file; once
+    joined, only the final upload counts, so nothing is counted twice.
+    """
+    fresh = timezone.now() - settings.UPLOAD_RESERVATION_WINDOW
+    uploads = Upload.objects.filter(share_link=link).exclude(pk__in=exclude or [])
+    arrived = uploads.filter(status__in=[UploadStatus.COMPLETE, UploadStatus.COMPLETING]).exclude(
+        concat=UploadConcat.PARTIAL
     )
-    if counted.count() >= link.upload_max_files:
-        raise TooManyRequests(f"This link accepts at most {link.upload_max_files} photos, and they have all arrived.")
-    used = counted.aggregate(total=Sum("size"))["total"] or 0
+    reserved = uploads.filter(status=UploadStatus.OPEN, updated_at__gte=fresh)
+    files = arrived.count() + reserved.exclude(concat=UploadConcat.PARTIAL).count()
+    size = (arrived.aggregate(total=Sum("size"))["total"] or 0) + (reserved.aggregate(total=Sum("size"))["total"] or 0)
+    return files, size
+
+
+def _check_guest_caps(link: ShareLink, size: int, *, exclude: list | None = None, files: int = 1) -> None:
+    counted_files, used = guest_uploads_counted(link, exclude=exclude)
+    if files and counted_files + files > link.upload_max_files:
+        raise TooManyRequests(
+            f"This link accepts at most {link.upload_max_files} photos, and they have all arrived or are on their"
+            " way; try again in a few minutes if some of them never finish."
+        )
     if used + size > link.upload_max_bytes:
         left = max(0, link.upload_max_bytes - used)
         raise TooLarge(
@@ -163,8 +244,10 @@ def upload_receive_chunk(
 ) -> bool:
     """Store chunk `index` if its bytes match sha256; True when it is new, False when it was already here.
 
-    The body is written where the chunk belongs but recorded only once verified, so a chunk
-    with a wrong checksum is as if it never came. Idempotent and safe in any order.
+    The body goes to a side file and is hashed there; only verified bytes are placed, under the
+    upload's lock and in the same transaction as their ledger row, so the ledger always
+    describes the stored bytes. Idempotent and safe in any order; of two different bodies
+    racing for one chunk, the first to be verified wins and the other gets 409.
     """
     _check_open(upload)
     if upload.status != UploadStatus.OPEN:
@@ -185,21 +268,31 @@ def upload_receive_chunk(
             raise Conflict(f"Chunk {index} was already received with other bytes.")
         _drain(stream)
         return False
-    written, actual_sha = get_chunk_store().write(
-        str(upload.id), upload.store_state, index * upload.chunk_size, _limited(stream, expected_length)
-    )
-    if written != expected_length:
-        raise InvalidInput(f"Chunk {index} must be {expected_length} bytes; {written} arrived.")
-    if actual_sha != expected_sha:
-        raise ContentMismatch(
-            f"Chunk {index} does not match its X-Chunk-SHA256: it was damaged on the way; send it again."
-        )
-    try:
-        with transaction.atomic():
-            UploadChunk.objects.create(upload=upload, index=index, size=written, sha256=actual_sha)
-    except IntegrityError:
-        return False  # another request recorded the same verified bytes first
-    Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now())
+    store = get_chunk_store()
+    with _disk_full_as(f"chunk {index} could not be stored."):
+        staged = store.stage(str(upload.id), upload.store_state, _limited(stream, expected_length))
+    with staged:
+        if staged.interrupted is not None:
+            raise staged.interrupted  # a chunk is all or nothing
+        if staged.size != expected_length:
+            raise InvalidInput(f"Chunk {index} must be {expected_length} bytes; {staged.size} arrived.")
+        if staged.sha256 != expected_sha:
+            raise ContentMismatch(
+                f"Chunk {index} does not match its X-Chunk-SHA256: it was damaged on the way; send it again."
+            )
+        with _upload_locked(upload) as locked:
+            _check_open(locked)
+            if locked.status != UploadStatus.OPEN:
+                raise Conflict("This upload is complete; no more chunks are needed.")
+            existing = UploadChunk.objects.filter(upload=upload, index=index).first()
+            if existing is not None:
+                if existing.sha256 != staged.sha256:
+                    raise Conflict(f"Chunk {index} was received meanwhile with other bytes.")
+                return False  # another request placed the same verified bytes first
+            with _disk_full_as(f"chunk {index} could not be stored."):
+                store.place(str(upload.id), upload.store_state, index * upload.chunk_size, staged)
+            UploadChunk.objects.create(upload=upload, index=index, size=staged.size, sha256=staged.sha256)
+            Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now())
     return True
 
 
@@ -221,44 +314,61 @@ def _drain(stream: Iterator[bytes]) -> None:
 def upload_receive_tus(
     *, upload: Upload, offset: int, stream: Iterator[bytes], checksum: tuple[str, bytes] | None
 ) -> int:
-    """Append a tus PATCH body at `offset`; returns the new offset. With a checksum, all or nothing."""
+    """Append a tus PATCH body at `offset`; returns the new offset. With a checksum, all or nothing.
+
+    The body is staged on a side file, checked, then placed under the upload's lock if the
+    offset is still the server's; a PATCH that lost a race to another one at the same offset
+    gets 409 and leaves nothing behind. A body cut short (client gone) keeps what arrived
+    unless a checksum was promised; a full disk keeps nothing of this PATCH (507) and the
+    client resumes from the offset it had.
+    """
     _check_open(upload)
     if upload.status != UploadStatus.OPEN:
         raise Conflict("This upload is complete.")
     if offset != upload.offset:
         raise Conflict(f"Upload-Offset {offset} does not match the server's offset {upload.offset}.", code="offset")
+    if upload.share_link_id and upload.concat != UploadConcat.PARTIAL:
+        _recheck_lapsed_reservation(upload)
     algorithm, expected = checksum if checksum else (None, b"")
     digest = hashlib.new(algorithm) if algorithm else None
-    written = 0
 
     def hashed() -> Iterator[bytes]:
-        nonlocal written
         for piece in _limited(stream, upload.size - offset):
             if digest is not None:
                 digest.update(piece)
-            written += len(piece)
             yield piece
 
-    try:
-        get_chunk_store().write(str(upload.id), upload.store_state, offset, hashed())
-    except (OSError, ConnectionError) as exc:
-        # The client went away mid-body: keep what arrived (tus resumes from there) unless a
-        # checksum was promised, which can only be checked on the whole body.
-        log.info("tus PATCH for %s interrupted after %s bytes: %s", upload.pk, written, exc)
-        if digest is None and written:
-            Upload.objects.filter(pk=upload.pk, offset=offset).update(
-                offset=offset + written, updated_at=timezone.now()
-            )
-        raise
-    if digest is not None and digest.digest() != expected:
-        raise ChecksumFailed("The body does not match its Upload-Checksum; send it again.")
-    updated = Upload.objects.filter(pk=upload.pk, offset=offset, status=UploadStatus.OPEN).update(
-        offset=offset + written, updated_at=timezone.now()
-    )
-    if not updated:
-        raise Conflict("Another request wrote to this upload at the same time.", code="offset")
-    upload.offset = offset + written
+    store = get_chunk_store()
+    with _disk_full_as("the bytes of this request could not be stored."):
+        staged = store.stage(str(upload.id), upload.store_state, hashed())
+    with staged:
+        if staged.interrupted is not None:
+            log.info("tus PATCH for %s interrupted after %s bytes: %s", upload.pk, staged.size, staged.interrupted)
+            if digest is not None or not staged.size:
+                raise staged.interrupted  # a checksum can only be checked on the whole body
+        elif digest is not None and digest.digest() != expected:
+            raise ChecksumFailed("The body does not match its Upload-Checksum; send it again.")
+        with _upload_locked(upload) as locked:
+            _check_open(locked)
+            if locked.status != UploadStatus.OPEN:
+                raise Conflict("This upload is complete.")
+            if locked.offset != offset:
+                raise Conflict("Another request wrote to this upload at the same time.", code="offset")
+            if staged.size:
+                with _disk_full_as("the bytes of this request could not be stored."):
+                    store.place(str(upload.id), upload.store_state, offset, staged)
+            Upload.objects.filter(pk=upload.pk).update(offset=offset + staged.size, updated_at=timezone.now())
+        if staged.interrupted is not None:
+            raise staged.interrupted
+        upload.offset = offset + staged.size
     return upload.offset
+
+
+def _recheck_lapsed_reservation(upload: Upload) -> None:
+    """A guest upload idle past the reservation window gave up its place; take one again if free."""
+    if upload.updated_at >= timezone.now() - settings.UPLOAD_RESERVATION_WINDOW:
+        return
+    _check_guest_caps(upload.share_link, upload.size, exclude=[upload.pk])
 
 
 class ChecksumFailed(ContentMismatch):
@@ -275,8 +385,12 @@ def upload_complete(*, upload: Upload) -> Photo:
     """Assemble, hash on the server, compare with the client's SHA-256, validate, add the photo.
 
     One request does the work; concurrent or repeated completes wait for it and get the same
-    photo. A mismatch or a refused file purges the bytes and fails the upload (no photo).
+    photo. A mismatch or a refused file purges the bytes and fails the upload (no photo). A
+    full disk (507) keeps every byte and leaves the upload open, so completing again later
+    works. On local storage the assembled file is renamed into its content-addressed place.
     """
+    if upload.concat == UploadConcat.PARTIAL:
+        raise Conflict("A partial upload becomes part of a final upload; it is never completed on its own.")
     claimed = Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(
         status=UploadStatus.COMPLETING, updated_at=timezone.now()
     )
@@ -306,6 +420,11 @@ def upload_complete(*, upload: Upload) -> Photo:
                 gallery=upload.gallery, files=[checked], contributor=upload.guest_name if upload.share_link_id else ""
             )[0]
     except Exception as exc:
+        if is_disk_full(exc):
+            Upload.objects.filter(pk=upload.pk, status=UploadStatus.COMPLETING).update(
+                status=UploadStatus.OPEN, updated_at=timezone.now()
+            )
+            raise StorageFull("the file could not be stored yet.") from exc
         message = getattr(exc, "message", None) or "The file could not be stored."
         _finish(upload, status=UploadStatus.FAILED, error=message)
         raise
@@ -350,6 +469,139 @@ def _wait_for_completion(upload: Upload) -> Photo:
         time.sleep(0.05)
 
 
+def upload_create_partial(
+    *, owner: User | None, size: int, share_link: ShareLink | None = None, guest_visitor: str = ""
+) -> Upload:
+    """Open a tus partial upload: bytes only (no name, no gallery of its own), never a photo by itself.
+
+    It waits to be joined into a final upload (upload_create_final) or expires like any upload.
+    A guest's partial uploads reserve their bytes under the link's cap, but no file.
+    """
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise InvalidInput("Upload-Length must be a whole number of bytes.")
+    limit = max(settings.MAX_UPLOAD_SIZE, settings.MAX_VIDEO_SIZE)
+    if size > limit:
+        raise TooLarge(
+            f"A part of {gallery_services.human_size(size)} is over the limit of {gallery_services.human_size(limit)}."
+        )
+    if share_link is not None:
+        _check_guest_caps(share_link, size, files=0)
+    _check_open_cap(owner=owner, share_link=share_link, guest_visitor=guest_visitor, exclude=[])
+    upload = Upload(
+        owner=owner,
+        gallery=share_link.gallery if share_link is not None else None,
+        filename="",
+        size=size,
+        chunk_size=settings.UPLOAD_CHUNK_SIZE,
+        protocol=UploadProtocol.TUS,
+        concat=UploadConcat.PARTIAL,
+        expires_at=timezone.now() + settings.UPLOAD_EXPIRY,
+        share_link=share_link,
+        guest_visitor=guest_visitor,
+    )
+    with _disk_full_as("the upload could not be started."):
+        upload.store_state = get_chunk_store().begin(str(upload.id), size)
+    try:
+        upload.save()
+    except BaseException:
+        get_chunk_store().discard(str(upload.id), upload.store_state)
+        raise
+    return upload
+
+
+def upload_create_final(
+    *,
+    owner: User | None,
+    gallery: Gallery,
+    filename: str,
+    parts: list[Upload],
+    sha256: str | None = None,
+    share_link: ShareLink | None = None,
+    guest_name: str = "",
+    guest_visitor: str = "",
+) -> Upload:
+    """Join finished partial uploads, in order, into one upload and complete it like any other.
+
+    Preconditions: parts were fetched through the caller's own uploads (the door checks who may
+    address them). They must all be partial, open and fully received, and each can be joined
+    once. The final upload is checked as any upload (whole-file SHA-256, content, dedup) and
+    becomes one photo; the parts are then removed. On a full disk (507) nothing is created and
+    the parts stay as they were, so the same request works later.
+    """
+    if not parts:
+        raise InvalidInput("Upload-Concat: final needs at least one partial upload.")
+    ids = [part.pk for part in parts]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("Upload-Concat: final names the same partial upload twice.")
+    for part in parts:
+        if part.concat != UploadConcat.PARTIAL:
+            raise InvalidInput("Upload-Concat: final may only name partial uploads.")
+        _check_open(part)
+        if part.status != UploadStatus.OPEN:
+            raise Conflict("A partial upload named here was already joined into a final upload.")
+        if part.offset != part.size:
+            raise Conflict(
+                f"A partial upload named here has {part.offset} of its {part.size} bytes; finish it first.",
+                code="incomplete",
+            )
+    with transaction.atomic():
+        claimed = Upload.objects.filter(pk__in=ids, status=UploadStatus.OPEN, concat=UploadConcat.PARTIAL).update(
+            status=UploadStatus.COMPLETING, updated_at=timezone.now()
+        )
+        if claimed != len(ids):
+            raise Conflict("A partial upload named here is being joined by another request.")
+    final = None
+    try:
+        final = upload_create(
+            owner=owner,
+            gallery=gallery,
+            filename=filename,
+            size=sum(part.size for part in parts),
+            sha256=sha256,
+            protocol=UploadProtocol.TUS,
+            share_link=share_link,
+            guest_name=guest_name,
+            guest_visitor=guest_visitor,
+            concat=UploadConcat.FINAL,
+            parts=parts,
+        )
+        with _disk_full_as("the parts could not be joined."):
+            get_chunk_store().concat(
+                str(final.id), final.store_state, [(str(part.id), part.store_state, part.size) for part in parts]
+            )
+        Upload.objects.filter(pk=final.pk).update(offset=final.size, updated_at=timezone.now())
+        final.offset = final.size
+        upload_complete(upload=final)
+    except StorageFull:
+        _release_parts(ids, final)
+        raise
+    except ServiceError as exc:
+        if final is None:  # refused before anything was joined (type, size, caps): the parts stay
+            _release_parts(ids, None)
+            raise
+        _consume_parts(parts)
+        raise exc
+    except BaseException:
+        _release_parts(ids, final)
+        raise
+    _consume_parts(parts)
+    final.refresh_from_db()
+    return final
+
+
+def _release_parts(ids: list, final: Upload | None) -> None:
+    """Undo a final upload that could not be made: it goes, its parts are open again."""
+    if final is not None:
+        get_chunk_store().discard(str(final.id), final.store_state)
+        Upload.objects.filter(pk=final.pk).delete()
+    Upload.objects.filter(pk__in=ids, status=UploadStatus.COMPLETING).update(status=UploadStatus.OPEN)
+
+
+def _consume_parts(parts: list[Upload]) -> None:
+    for part in parts:
+        _finish(part, status=UploadStatus.COMPLETE)
+
+
 def upload_abort(*, upload: Upload) -> None:
     """Cancel an upload: its bytes and chunk ledger go; later calls get 410."""
     if upload.status in (UploadStatus.COMPLETE, UploadStatus.COMPLETING):
@@ -366,6 +618,12 @@ def uploads_expire(*, now: datetime | None = None) -> int:
     for upload in Upload.objects.filter(status=UploadStatus.OPEN, expires_at__lte=now).iterator():
         claimed = Upload.objects.filter(pk=upload.pk, status=UploadStatus.OPEN).update(status=UploadStatus.EXPIRED)
         if claimed:
+            _finish(upload, status=UploadStatus.EXPIRED)
+            count += 1
+    # Parts claimed by a final upload whose request died (joining takes seconds, expiry is hours).
+    stuck = Upload.objects.filter(concat=UploadConcat.PARTIAL, status=UploadStatus.COMPLETING, expires_at__lte=now)
+    for upload in stuck.iterator():
+        if Upload.objects.filter(pk=upload.pk, status=UploadStatus.COMPLETING).update(status=UploadStatus.EXPIRED):
             _finish(upload, status=UploadStatus.EXPIRED)
             count += 1
     return count

@@ -16,7 +16,7 @@ class UploadCreateSerializer(StrictMixin, serializers.Serializer):
 
 class UploadStateSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    gallery = serializers.UUIDField()
+    gallery = serializers.UUIDField(allow_null=True, help_text="Null only for a tus partial upload.")
     filename = serializers.CharField()
     size = serializers.IntegerField()
     sha256 = serializers.CharField(allow_null=True)

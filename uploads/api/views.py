@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,9 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import errors
+from config.api import ErrorSerializer, errors
 from galleries.api.views import IsPhotographerOrReadOnly, _photo_out
-from galleries.errors import InvalidInput, NotFound, TooLarge
+from galleries.errors import InvalidInput, NotFound, TooLarge, UnsupportedType
 from galleries.models import Gallery, Photo
 from uploads import services
 from uploads.api.serializers import (
@@ -30,7 +30,16 @@ from uploads.api.serializers import (
     UploadStateSerializer,
 )
 from uploads.chunkstore import READ_SIZE
-from uploads.models import Upload, UploadProtocol
+from uploads.models import Upload, UploadConcat, UploadProtocol, UploadStatus
+
+# The disk or quota filled up: every door that stores bytes can say so (see services.StorageFull).
+STORAGE_FULL = {
+    507: OpenApiResponse(
+        ErrorSerializer,
+        description="Insufficient storage: the server's disk is full. Nothing received before is lost; "
+        "retry later and the upload carries on.",
+    )
+}
 
 
 class IsPhotographer(IsPhotographerOrReadOnly):
@@ -69,13 +78,39 @@ def request_body(request: Request, length: int | None) -> Iterator[bytes]:
         yield piece
 
 
-def content_length(request: Request) -> int | None:
-    raw = request.META.get("CONTENT_LENGTH") or ""
-    if not raw:
+# 18 digits: anything longer is over every limit and over what a 64-bit size column holds.
+MAX_NUMBER_DIGITS = 18
+
+
+def header_number(value: str | None, name: str, *, required: bool = False) -> int | None:
+    """A header holding a whole number: ASCII digits 0-9 only, or InvalidInput naming the header.
+
+    str.isdigit() alone also accepts superscripts and other scripts' digits, which int() then
+    refuses or reads differently; signs, spaces and empty values are refused too.
+    """
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{name} is required: a whole number written with the digits 0-9.")
         return None
-    if not raw.isdigit():
-        raise InvalidInput("Content-Length must be a number.")
-    return int(raw)
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidInput(f"{name} must be a whole number written with the digits 0-9, not {value[:40]!r}.")
+    if len(value) > MAX_NUMBER_DIGITS:
+        raise InvalidInput(f"{name} must have at most {MAX_NUMBER_DIGITS} digits.")
+    return int(value)
+
+
+def content_length(request: Request) -> int | None:
+    return header_number(request.META.get("CONTENT_LENGTH"), "Content-Length")
+
+
+CHUNK_CONTENT_TYPES = ("", "application/octet-stream")
+
+
+def check_octet_stream(request: Request, allowed: tuple[str, ...], what: str) -> None:
+    """415 unless the body is declared as raw bytes (JSON, forms and the like are refused)."""
+    media_type = (request.META.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
+    if media_type not in allowed:
+        raise UnsupportedType(f"{what} must be sent as Content-Type: {allowed[-1]}, not {media_type[:80]!r}.")
 
 
 # --- Door 1: the chunk protocol --------------------------------------------------------------
@@ -143,11 +178,13 @@ class UploadChunkApi(APIView):
         responses={
             200: ChunkReceiptSerializer,
             201: ChunkReceiptSerializer,
-            **errors(400, 401, 403, 404, 409, 410, 413, 422),
+            **errors(400, 401, 403, 404, 409, 410, 413, 415, 422),
+            **STORAGE_FULL,
         },
         tags=["uploads"],
     )
     def put(self, request: Request, upload_id: uuid.UUID, index: int) -> Response:
+        check_octet_stream(request, CHUNK_CONTENT_TYPES, "A chunk")
         length = content_length(request)
         if length is not None and length > settings.UPLOAD_MAX_CHUNK_SIZE:
             raise TooLarge(f"A chunk can be at most {settings.UPLOAD_MAX_CHUNK_SIZE} bytes.")
@@ -181,6 +218,7 @@ class UploadCompleteApi(APIView):
             200: UploadCompleteSerializer,
             409: OpenApiResponse(MissingChunksSerializer, description="Chunks are missing."),
             **errors(401, 403, 404, 410, 413, 415, 422),
+            **STORAGE_FULL,
         },
         tags=["uploads"],
     )
@@ -197,7 +235,8 @@ class UploadCompleteApi(APIView):
 # --- Door 2: tus 1.0 -------------------------------------------------------------------------
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
+TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration,concatenation"
+MAX_CONCAT_PARTS = 100
 TUS_CHECKSUMS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
 
 
@@ -214,8 +253,8 @@ def parse_metadata(header: str) -> dict[str, str]:
         key, _, value = pair.partition(" ")
         try:
             result[key] = base64.b64decode(value, validate=True).decode("utf-8") if value else ""
-        except (binascii.Error, UnicodeDecodeError):
-            raise InvalidInput(f"Upload-Metadata value for {key!r} is not valid base64 UTF-8.") from None
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII value
+            raise InvalidInput(f"Upload-Metadata value for {key[:40]!r} is not valid base64 UTF-8.") from None
     return result
 
 
@@ -227,7 +266,7 @@ def parse_checksum(header: str) -> tuple[str, bytes] | None:
         raise InvalidInput(f"Checksum algorithm {algorithm!r} is not supported; use one of {', '.join(TUS_CHECKSUMS)}.")
     try:
         return TUS_CHECKSUMS[algorithm.lower()], base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII value
         raise InvalidInput("Upload-Checksum must be an algorithm and a base64 digest.") from None
 
 
@@ -246,7 +285,7 @@ class TusMixin:
 
     def handle_exception(self, exc: Exception) -> HttpResponse:
         if isinstance(exc, _TusVersionError):
-            response = HttpResponse("Tus-Resumable 1.0.0 is required.", status=412, content_type="text/plain")
+            response = JsonResponse({"detail": "Tus-Resumable: 1.0.0 is required."}, status=412)
             response["Tus-Version"] = TUS_VERSION
             return response
         return super().handle_exception(exc)
@@ -258,6 +297,18 @@ class TusMixin:
         response["Tus-Max-Size"] = str(max(settings.MAX_UPLOAD_SIZE, settings.MAX_VIDEO_SIZE))
         response["Tus-Checksum-Algorithm"] = ",".join(TUS_CHECKSUMS)
         return response
+
+    def _upload(self, request: Request, upload_id: uuid.UUID, **kwargs) -> Upload:
+        """A tus upload this client may address, or 404."""
+        upload = _get_upload_for_user(request, upload_id)
+        if upload.protocol != UploadProtocol.TUS:
+            raise NotFound("No such tus upload.")
+        return upload
+
+    def _location(self, upload: Upload, **kwargs) -> str:
+        return reverse(self.detail_url_name, kwargs={**kwargs, "upload_id": upload.pk})
+
+    detail_url_name = "tus-detail"
 
 
 class _TusVersionError(Exception):
@@ -281,7 +332,7 @@ def _tus_patch(request: Request, upload: Upload, *, offset: int) -> int:
         stream=request_body(request, length),
         checksum=parse_checksum(request.headers.get("Upload-Checksum", "")),
     )
-    if new_offset == upload.size:
+    if new_offset == upload.size and upload.concat != UploadConcat.PARTIAL:
         services.upload_complete(upload=upload)
     return new_offset
 
@@ -290,33 +341,75 @@ class TusCreateApi(TusMixin, APIView):
     @extend_schema(
         summary="tus: create an upload",
         description="tus 1.0 creation (and creation-with-upload). Upload-Metadata must carry `gallery` (an id) and "
-        "`filename` (or `name`).",
+        "`filename` (or `name`). Concatenation: `Upload-Concat: partial` creates a part (bytes only, no "
+        "metadata needed, never a photo on its own); `Upload-Concat: final;<url> <url>` joins finished parts, "
+        "in order, into one upload that is checked and added like any other.",
         parameters=[
             OpenApiParameter("Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("Upload-Metadata", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER),
+            OpenApiParameter("Upload-Metadata", OpenApiTypes.STR, OpenApiParameter.HEADER),
+            OpenApiParameter("Upload-Concat", OpenApiTypes.STR, OpenApiParameter.HEADER),
         ],
         request={"application/offset+octet-stream": OpenApiTypes.BINARY},
         responses={
             201: OpenApiResponse(description="Created; Location names the upload."),
-            **errors(400, 401, 403, 404, 409, 413, 415, 429),
-            412: OpenApiResponse(description="Tus-Resumable missing or unsupported."),
+            **errors(400, 401, 403, 404, 409, 410, 413, 415, 422, 429),
+            412: OpenApiResponse(ErrorSerializer, description="Tus-Resumable missing or unsupported."),
             460: OpenApiResponse(description="Checksum mismatch."),
+            **STORAGE_FULL,
         },
         tags=["tus"],
     )
     def post(self, request: Request, **kwargs) -> HttpResponse:
-        raw_length = request.headers.get("Upload-Length", "")
-        if not raw_length.isdigit():
-            raise InvalidInput("Upload-Length is required and must be a whole number of bytes.")
+        if request.headers.get("Upload-Defer-Length") is not None:
+            raise InvalidInput("Upload-Defer-Length is not supported here: send Upload-Length with the file's size.")
+        concat = request.headers.get("Upload-Concat", "")
         metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
-        upload = self._create(request, metadata, int(raw_length), **kwargs)
+        if concat.startswith("final;"):
+            if request.headers.get("Upload-Length") is not None:
+                raise InvalidInput("A final upload takes its length from its parts: leave Upload-Length out.")
+            parts = self._parts(request, concat.removeprefix("final;"), **kwargs)
+            upload = self._create_final(request, metadata, parts, **kwargs)
+        else:
+            size = header_number(request.headers.get("Upload-Length"), "Upload-Length", required=True)
+            if concat == "partial":
+                upload = self._create_partial(request, size, **kwargs)
+            elif concat:
+                raise InvalidInput('Upload-Concat must be "partial" or "final;" followed by the parts\' URLs.')
+            else:
+                upload = self._create(request, metadata, size, **kwargs)
         response = HttpResponse(status=201)
         response["Location"] = request.build_absolute_uri(self._location(upload, **kwargs))
         response["Upload-Expires"] = _expires(upload)
-        if content_length(request) and request.content_type == "application/offset+octet-stream":
+        if (
+            upload.concat != UploadConcat.FINAL
+            and content_length(request)
+            and request.content_type == "application/offset+octet-stream"
+        ):
             response["Upload-Offset"] = str(_tus_patch(request, upload, offset=0))
         return response
+
+    def _parts(self, request: Request, urls: str, **kwargs) -> list[Upload]:
+        """The partial uploads named by a final upload, each one this client's own."""
+        names = urls.split()
+        if not names:
+            raise InvalidInput("Upload-Concat: final; must be followed by the URLs of the parts.")
+        if len(names) > MAX_CONCAT_PARTS:
+            raise InvalidInput(f"A final upload can join at most {MAX_CONCAT_PARTS} parts.")
+        parts = []
+        for name in names:
+            try:
+                match = resolve(urlsplit(name).path)
+            except (Resolver404, ValueError):
+                match = None
+            if (
+                match is None
+                or match.url_name != self.detail_url_name
+                or any(match.kwargs.get(key) != value for key, value in kwargs.items())
+            ):
+                raise InvalidInput(f"{name[:200]!r} is not the URL of a tus upload at this address.")
+            parts.append(self._upload(request, match.kwargs["upload_id"], **kwargs))
+        return parts
 
     def _create(self, request: Request, metadata: dict, size: int) -> Upload:
         return services.upload_create(
@@ -328,32 +421,52 @@ class TusCreateApi(TusMixin, APIView):
             protocol=UploadProtocol.TUS,
         )
 
-    def _location(self, upload: Upload) -> str:
-        return reverse("tus-detail", args=[upload.pk])
+    def _create_partial(self, request: Request, size: int) -> Upload:
+        return services.upload_create_partial(owner=request.user, size=size)
+
+    def _create_final(self, request: Request, metadata: dict, parts: list[Upload]) -> Upload:
+        return services.upload_create_final(
+            owner=request.user,
+            gallery=_gallery_for_upload(request, metadata.get("gallery")),
+            filename=metadata.get("filename") or metadata.get("name") or "",
+            sha256=metadata.get("sha256"),
+            parts=parts,
+        )
 
 
 class TusDetailApi(TusMixin, APIView):
-    def _upload(self, request: Request, upload_id: uuid.UUID, **kwargs) -> Upload:
-        upload = _get_upload_for_user(request, upload_id)
-        if upload.protocol != UploadProtocol.TUS:
-            raise NotFound("No such tus upload.")
-        return upload
-
     @extend_schema(
         summary="tus: offset of an upload",
+        description="Upload-Offset and Upload-Length; Upload-Concat for a part or a final upload. An upload "
+        "whose bytes have all arrived but whose completion was put off (a full disk) is completed now.",
         responses={
             200: OpenApiResponse(description="Upload-Offset and Upload-Length headers."),
-            **errors(401, 404, 410),
+            **errors(401, 404, 409, 410, 413, 415, 422),
+            **STORAGE_FULL,
         },
         tags=["tus"],
     )
     def head(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:
         upload = self._upload(request, upload_id, **kwargs)
         services._check_open(upload)
+        if (
+            upload.status == UploadStatus.OPEN
+            and upload.concat != UploadConcat.PARTIAL
+            and upload.offset == upload.size
+        ):
+            services.upload_complete(upload=upload)
         response = HttpResponse(status=200)
         response["Upload-Offset"] = str(upload.offset)
         response["Upload-Length"] = str(upload.size)
         response["Upload-Expires"] = _expires(upload)
+        if upload.concat == UploadConcat.PARTIAL:
+            response["Upload-Concat"] = "partial"
+        elif upload.concat == UploadConcat.FINAL:
+            urls = [
+                request.build_absolute_uri(reverse(self.detail_url_name, kwargs={**kwargs, "upload_id": part}))
+                for part in upload.parts
+            ]
+            response["Upload-Concat"] = "final;" + " ".join(urls)
         return response
 
     @extend_schema(
@@ -366,21 +479,18 @@ class TusDetailApi(TusMixin, APIView):
         request={"application/offset+octet-stream": OpenApiTypes.BINARY},
         responses={
             204: OpenApiResponse(description="Stored; Upload-Offset is the new offset."),
-            **errors(400, 401, 404, 409, 410, 413, 415, 422),
+            **errors(400, 401, 404, 409, 410, 413, 415, 422, 429),
+            412: OpenApiResponse(ErrorSerializer, description="Tus-Resumable missing or unsupported."),
             460: OpenApiResponse(description="Checksum mismatch."),
+            **STORAGE_FULL,
         },
         tags=["tus"],
     )
     def patch(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:
-        if request.content_type != "application/offset+octet-stream":
-            return HttpResponse(
-                "Content-Type must be application/offset+octet-stream.", status=415, content_type="text/plain"
-            )
-        raw_offset = request.headers.get("Upload-Offset", "")
-        if not raw_offset.isdigit():
-            raise InvalidInput("Upload-Offset is required and must be a whole number.")
+        check_octet_stream(request, ("application/offset+octet-stream",), "A tus PATCH body")
+        offset = header_number(request.headers.get("Upload-Offset"), "Upload-Offset", required=True)
         upload = self._upload(request, upload_id, **kwargs)
-        new_offset = _tus_patch(request, upload, offset=int(raw_offset))
+        new_offset = _tus_patch(request, upload, offset=offset)
         response = HttpResponse(status=204)
         response["Upload-Offset"] = str(new_offset)
         response["Upload-Expires"] = _expires(upload)

@@ -158,3 +158,74 @@ def test_tuspy_as_a_guest(live_server, alice):
     ).upload()
     photo = Photo.objects.get()
     assert photo.contributor == "Gina" and not photo.is_approved
+
+
+def test_creations_that_never_send_a_byte_hold_their_places_only_for_the_reservation_window(drop, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _gallery, link = drop
+    link.upload_max_files = 5
+    link.save()
+    guest = Client()
+
+    def create():
+        return guest.post(
+            f"/s/{link.token}/tus/",
+            HTTP_UPLOAD_LENGTH="1000",
+            HTTP_UPLOAD_METADATA=meta(filename="x.jpg", guest="Idle Ida"),
+            **TUS,
+        )
+
+    assert [create().status_code for _ in range(5)] == [201] * 5
+    refused = create()
+    assert refused.status_code == 429 and "at most 5" in refused.json()["detail"]
+    # No byte for longer than the window: the places are free again, well before the 24 h expiry.
+    stale = timezone.now() - settings.UPLOAD_RESERVATION_WINDOW - timedelta(seconds=1)
+    Upload.objects.filter(share_link=link).update(updated_at=stale)
+    assert create().status_code == 201
+
+
+def test_photos_that_arrived_keep_counting_against_the_link(drop, client):
+    _gallery, link = drop
+    link.upload_max_files = 1
+    link.save()
+    assert guest_send(client, link, make_image("JPEG", size=(300, 200))).status_code == 204
+    assert guest_send(client, link, make_image("JPEG", size=(300, 200), colour=(1, 2, 3))).status_code == 429
+
+
+def test_the_owner_sets_the_drop_box_caps_through_the_api(drop, alice, api_for):
+    gallery, link = drop
+    api = api_for(alice)
+    changed = api.patch(
+        f"/api/v1/share-links/{link.pk}", {"upload_max_files": 2, "upload_max_bytes": 5_000_000}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["upload_max_files"] == 2 and changed.json()["upload_max_bytes"] == 5_000_000
+    link.refresh_from_db()
+    assert (link.upload_max_files, link.upload_max_bytes) == (2, 5_000_000)
+    created = api.post(
+        f"/api/v1/galleries/{gallery.pk}/share-links", {"allow_upload": True, "upload_max_files": 3}, format="json"
+    )
+    assert created.status_code == 201 and created.json()["upload_max_files"] == 3
+    assert api.patch(f"/api/v1/share-links/{link.pk}", {"upload_max_files": -1}, format="json").status_code == 400
+
+
+def test_the_owner_sets_the_drop_box_caps_in_the_admin(drop, alice, client_for):
+    gallery, link = drop
+    c = client_for(alice)
+    page = c.get(f"/admin/galleries/gallery/{gallery.pk}/change/").content.decode()
+    assert 'name="share_links-0-upload_max_files"' in page and 'name="share_links-0-upload_max_bytes"' in page
+    data = {
+        "title": gallery.title, "description": "", "visibility": gallery.visibility, "default_layout": "masonry",
+        "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0",
+        "share_links-TOTAL_FORMS": "1", "share_links-INITIAL_FORMS": "1",
+        "share_links-0-id": str(link.pk), "share_links-0-gallery": str(gallery.pk), "share_links-0-label": "Guests",
+        "share_links-0-allow_upload": "on", "share_links-0-upload_max_files": "7",
+        "share_links-0-upload_max_bytes": "1000000",
+    }  # fmt: skip
+    response = c.post(f"/admin/galleries/gallery/{gallery.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    link.refresh_from_db()
+    assert (link.upload_max_files, link.upload_max_bytes) == (7, 1_000_000)

@@ -12,3 +12,10 @@ document.addEventListener("click", async (event) => {
   }
   setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
+
+// A click in the address selects all of it (a listener here, not an inline onclick: the
+// Content-Security-Policy refuses inline event handlers).
+document.addEventListener("click", (event) => {
+  const field = event.target.closest(".cs-share-url");
+  if (field) field.select();
+});

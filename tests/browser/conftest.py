@@ -40,6 +40,53 @@ def browser():
         instance.close()
 
 
+# --- Content-Security-Policy: no test may open a page that breaks it (issue 9) -------------------
+
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation(`${e.effectiveDirective} refused ${e.blockedURI || "an inline piece"}`
+    + ` at ${e.sourceFile || document.location.href}:${e.lineNumber}`);
+}, true);
+"""
+
+
+def watch_csp(context, violations: list[str]) -> None:
+    """Records every CSP violation in the context's pages: the DOM event, and the console's words."""
+    context.expose_binding("__cspViolation", lambda source, text: violations.append(f"{source['page'].url}: {text}"))
+    context.add_init_script(REPORT_VIOLATIONS)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith("Refused to"):
+            violations.append(f"console: {message.text}")
+
+    context.on("console", on_console)
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request):
+    """Every browser context a test opens reports CSP violations; any violation fails the test.
+
+    A test that provokes one on purpose empties the list before it ends."""
+    violations: list[str] = []
+    if "browser" not in request.fixturenames:
+        yield violations
+        return
+    browser = request.getfixturevalue("browser")
+    new_context = browser.new_context
+
+    def watched_new_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        watch_csp(context, violations)
+        return context
+
+    browser.new_context = watched_new_context
+    try:
+        yield violations
+    finally:
+        del browser.new_context
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})

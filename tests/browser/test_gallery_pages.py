@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from galleries import services
 from galleries.demo import demo_jpeg
@@ -151,7 +152,8 @@ def test_scrolling_to_the_end_loads_page_two(browser, live_server, demo, layout)
     # Ten tiles can fit on one phone screen, in which case page two comes without scrolling.
     assert page.locator("#gallery-content .item").count() in (10, 14)
     page.mouse.wheel(0, 20000)
-    page.wait_for_function("document.querySelectorAll('#gallery-content .item').length === 14", timeout=10_000)
+    # expect() polls with selectors: wait_for_function("...") compiles a string, which the CSP refuses.
+    expect(page.locator("#gallery-content .item")).to_have_count(14, timeout=10_000)
     assert page.locator("#gallery-content .sentinel").count() == 0
     assert page.errors == []
     context.close()
@@ -168,7 +170,7 @@ def test_slideshow_keyboard_autoplay_and_next_page(browser, live_server, demo, s
     page.click(".ss-play")
     for _ in range(9):
         page.click(".ss-next")
-    page.wait_for_function("document.querySelectorAll('.slides .item').length === 14", timeout=10_000)
+    expect(page.locator(".slides .item")).to_have_count(14, timeout=10_000)
     assert page.inner_text(".ss-count") == "11 / 14"
     shot(page, "slideshow-desktop-page-two")
     assert page.errors == []

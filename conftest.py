@@ -401,3 +401,122 @@ def s3_storage(settings, s3_server) -> Iterator[S3Bucket]:
     with contextlib.suppress(Exception):
         bucket.empty()
         client.delete_bucket(Bucket=bucket.name)
+
+
+# --- Redis: a throwaway server (issue 9, shared throttle counters) --------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[str]:
+    """A redis-server of our own on a free port for the session; yields its URL.
+
+    Skipped when the redis-server binary (Debian's redis-server, see .ci/run) is missing.
+    """
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server, see .ci/run)")
+    root = tmp_path_factory.mktemp("redis")
+    (port,) = _free_ports(1)
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(root), "--logfile", str(root / "redis.log")]
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if setpriv:
+        command = [setpriv, "--pdeathsig", "KILL", *command]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd=root)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start:\n{_log_tail(root / 'redis.log')}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+@pytest.fixture
+def redis_throttle(settings, redis_server) -> str:
+    """Switch config.throttle to Redis (an empty database) for this test."""
+    import redis
+
+    redis.Redis.from_url(redis_server).flushdb()
+    settings.REDIS_URL = redis_server
+    return redis_server
+
+
+@pytest.fixture
+def app_processes(transactional_db, tmp_path) -> Iterator[Callable[..., list[str]]]:
+    """Start web server processes (gunicorn, one worker each) on the test database; returns their URLs.
+
+    For what must hold across processes (throttle counters): each process has its own memory, so
+    only a store they share can make them agree. `start(2, SOME_SETTING="value")` passes
+    environment variables to the processes.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    if not gunicorn.exists():
+        gunicorn = Path(shutil.which("gunicorn") or "gunicorn")
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    processes: list[subprocess.Popen] = []
+
+    def start(count: int, **env_vars: str) -> list[str]:
+        urls = []
+        for port in _free_ports(count):
+            env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_DEBUG": "1", "MEDIA_ROOT": str(tmp_path)}
+            env.pop("DJANGO_SETTINGS_MODULE", None)
+            env.update(env_vars)
+            command = [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+            command += ["--threads", "4", "--log-level", "warning"]
+            processes.append(subprocess.Popen(command, cwd=Path(__file__).parent, env=env))  # noqa: S603
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes[-count:], strict=True):
+            _wait_for_http(url, process)
+        return urls
+
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait(10)
+
+
+def _wait_for_http(url: str, process, timeout: float = 30) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server at {url} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(f"{url}/favicon.ico", timeout=2)  # noqa: S310 - our own server
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"the server at {url} did not answer in {timeout:.0f} s")

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_duration, env_int, env_list, env_size, env_str
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",  # issue 9, logins: lockouts on every login door (settings under "Logins and throttling")
     "accounts",
     "galleries",
     "uploads",
@@ -56,6 +58,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # issue 9, faults: the Content-Security-Policy header (settings under "Content-Security-Policy").
+    "config.csp.ContentSecurityPolicyMiddleware",
+    # issue 9, faults (config/middleware.py): every error on /api/ is JSON; a body larger than its
+    # door accepts is refused from Content-Length before anything reads it; an unreachable database
+    # answers 503.
+    "config.middleware.ApiJsonErrorsMiddleware",
+    "config.middleware.RequestBodyLimitMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +74,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # issue 9, logins: turns an axes lockout into our 429 answer (accounts.lockout); axes asks for
+    # it to come last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -84,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # issue 9, faults: {{ CSP_NONCE }} for an inline script
             ],
         },
     }
@@ -147,6 +161,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL_TTL = env_duration("MEDIA_URL_TTL", timedelta(hours=1))
+# Presigned S3 URLs handed out through a share link cannot be called back when the link closes,
+# so they are short-lived; URLs our own view serves check their link on every request instead.
+SHARE_MEDIA_URL_TTL = env_duration("SHARE_MEDIA_URL_TTL", timedelta(minutes=5))
 
 S3_BUCKET = env_str("S3_BUCKET")
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
@@ -210,6 +227,12 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 120_000_000)
 # Multipart bodies above this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
+# issue 9, faults: request bodies are refused from Content-Length before they are read
+# (config.middleware.RequestBodyLimitMiddleware). Forms and JSON: Django's own cap on their fields
+# plus room for multipart framing. The single-shot upload door takes at most
+# SINGLE_UPLOAD_MAX_FILES files of MAX_UPLOAD_SIZE each; the chunk and tus doors check each piece.
+REQUEST_BODY_MAX_SIZE = env_size("REQUEST_BODY_MAX_SIZE", DATA_UPLOAD_MAX_MEMORY_SIZE + 1024**2)
+SINGLE_UPLOAD_MAX_FILES = env_int("SINGLE_UPLOAD_MAX_FILES", 5)
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 # --- Background tasks (django-q2) ------------------------------------------------------------
@@ -229,6 +252,12 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 500,
     "label": "Background tasks",
+    # Worker memory (issue 9): a worker whose peak RSS passed this after a task is replaced by a
+    # fresh process (django-q2 `max_rss`, in KB). Freed image memory is not always handed back to
+    # the system, so a worker would otherwise keep its largest job's footprint for good. A 24 MP
+    # JPEG peaks near 160 MB (bench/variants.py --large); a 100 MP PNG, decoded whole, near 500 MB:
+    # that worker is recycled right after its job, the other keeps working.
+    "max_rss": env_size("Q_MAX_RSS", 384 * 1024**2) // 1024,
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -285,6 +314,67 @@ SPECTACULAR_SETTINGS = {
                 "description": 'Token-based authentication with the prefix "Token ".',
             }
         }
+    },
+}
+
+# --- Logins and throttling (issue 9) ---------------------------------------------------------
+
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR and the header is ignored (anyone can write it). See config/clientip.py and
+# docs/deployment.md.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
+# Sessions that know their user, so a password change ends all of them (accounts.sessions).
+SESSION_ENGINE = "accounts.sessions"
+
+# django-axes guards every door that calls authenticate(): /accounts/login/, /admin/login/ and
+# POST /api/v1/auth/login. Its standalone backend refuses a locked-out client before the
+# password is checked; then ModelBackend checks it, after counting the attempt atomically in the
+# shared store, so parallel requests cannot get more guesses than axes allows (accounts.backends).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.CountedModelBackend",
+]
+# A lockout is for one username from one address, not the username alone nor the address alone:
+# locking the username would let anyone lock the photographer out from anywhere by typing wrong
+# passwords, and locking the address alone would lock out everyone behind the same NAT. The
+# attacker's address is stopped; the real user from another address still signs in. Guessing
+# many usernames from one address is limited by the per-address login rate (LOGIN_THROTTLE).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_duration("LOGIN_LOCKOUT", timedelta(minutes=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # shared by every process
+AXES_VERBOSE = False
+# Only failures are recorded: logging every successful sign-in would also force a session onto
+# each API token login (axes hashes the session key into its access log).
+AXES_DISABLE_ACCESS_LOG = True
+
+# --- Content-Security-Policy (issue 9, faults; django-csp 4) ---------------------------------
+
+# Scripts only from our own origin or with the per-response nonce: no inline script, no eval.
+# Styles allow inline: style attributes carry each photo's aspect ratio and placeholder colour, and
+# the admin and Swagger UI set inline styles (a nonce in style-src would switch 'unsafe-inline' off).
+# Media comes from our own signed view; when S3 is set up, config.csp adds its endpoint and CDN
+# domain (presigned URLs) to img-src, media-src and connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # data: and blob: for Uppy's thumbnails of files about to be uploaded and Swagger UI's icons.
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 
@@ -356,6 +446,12 @@ AVIF_SPEED = env_int("AVIF_SPEED", 8)
 WEBP_METHOD = env_int("WEBP_METHOD", 2)
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 3)
 PROCESSING_RETRY_DELAY = env_int("PROCESSING_RETRY_DELAY", 30)
+# Recovery after a crash (issue 9): a worker holds a lease on the asset it processes and renews it
+# every third of this; the sweep (every minute, config/schedules.py) hands an asset whose lease
+# lapsed, or whose queued task a dead cluster had taken, to the queue again. So after a kill -9
+# every photo is ready within about this plus a minute, not the broker's `retry` (6 minutes).
+PROCESSING_LEASE = env_duration("PROCESSING_LEASE", timedelta(seconds=30))
+# Only for claims made before leases existed, and pending assets when the broker cannot be listed.
 PROCESSING_STUCK_AFTER = env_duration("PROCESSING_STUCK_AFTER", timedelta(minutes=10))
 
 # --- Uploads in flight -----------------------------------------------------------------------
@@ -365,10 +461,16 @@ UPLOAD_CHUNK_STORE = "uploads.chunkstore.S3ChunkStore" if USE_S3 else "uploads.c
 # A chunk larger than this is refused before its body is read.
 UPLOAD_MAX_CHUNK_SIZE = env_size("UPLOAD_MAX_CHUNK_SIZE", 64 * 1024**2)
 UPLOAD_MAX_OPEN_PER_USER = env_int("UPLOAD_MAX_OPEN_PER_USER", 500)
+# Guest drop box (issue 9, uploads): an open guest upload holds a place under the link's caps only
+# while it makes progress; after this long without a byte its place is free again.
+UPLOAD_RESERVATION_WINDOW = env_duration("UPLOAD_RESERVATION_WINDOW", timedelta(minutes=10))
 
 # --- Share links -----------------------------------------------------------------------------
 
-BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
-SHARE_UNLOCK_ATTEMPTS = env_int("SHARE_UNLOCK_ATTEMPTS", 5)  # wrong passwords per link and address...
+SHARE_UNLOCK_ATTEMPTS = env_int("SHARE_UNLOCK_ATTEMPTS", 5)  # password attempts per link and address...
 SHARE_UNLOCK_WINDOW = env_int("SHARE_UNLOCK_WINDOW", 15 * 60)  # ...within this many seconds
+# issue 9, throttling: wrong passwords on one link, from all addresses together, after which an
+# address that has already failed on it waits for the window; an address with no failure still
+# gets its attempt, so an attacker cannot lock the real client out (sharing.access.unlock).
+SHARE_UNLOCK_LINK_FAILURES = env_int("SHARE_UNLOCK_LINK_FAILURES", SHARE_UNLOCK_ATTEMPTS * 10)
 SHARE_GRANT_TTL = env_int("SHARE_GRANT_TTL", 24 * 3600)  # lifetime of an API grant token

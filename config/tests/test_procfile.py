@@ -43,7 +43,7 @@ def database_url() -> str:
 class Server:
     """The Procfile's web line run through a shell, as honcho runs it, on a free loopback port."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **extra_env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "S3_", "DATABASE_URL"))}
@@ -58,6 +58,7 @@ class Server:
             MEDIA_ROOT=str(tmp_path / "media"),
             UPLOAD_TEMP_DIR=str(tmp_path / "uploads"),
             MAX_UPLOAD_SIZE="512MB",  # room for the streaming test's upload
+            **extra_env,
         )
         self.log = (tmp_path / "web.log").open("w+")
         self.process = subprocess.Popen(
@@ -250,3 +251,65 @@ def test_a_large_upload_body_streams_through_the_web_process(web, alice):
     growth_mb = max(_peak_rss_kb(pid) - before[pid] for pid in workers) / 1024
     print(f"peak RSS growth of a web worker while receiving {sent // 1024**2} MB: {growth_mb:.1f} MB")
     assert growth_mb < 48, "the body was held in memory instead of streamed"
+
+
+@pytest.fixture
+def web_with_pages(transactional_db, tmp_path):
+    """The same server with its static files collected, so pages render as in production."""
+    static_root = tmp_path / "static"
+    env = {**os.environ, "STATIC_ROOT": str(static_root), "DJANGO_DEBUG": "0",
+           "DJANGO_SECRET_KEY": "procfile-test-" + "k" * 50}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    server = Server(tmp_path, STATIC_ROOT=str(static_root))
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_parallel_uploads_and_page_views_all_succeed_on_the_default_server(web_with_pages, alice):
+    """Two clients at once, and more: six tus uploads in small PATCHes and page views in parallel,
+    on the Procfile's gevent workers (SQLite by default, where one worker's greenlets share the
+    write lock). Every upload becomes a photo and no request fails."""
+    web = web_with_pages
+    from concurrent.futures import ThreadPoolExecutor
+
+    from knox.models import AuthToken
+    from tusclient import client as tus
+
+    from conftest import make_image
+    from galleries import services
+    from galleries.models import Photo
+
+    gallery = services.gallery_create(owner=alice, title="Busy", visibility="public")
+    token = AuthToken.objects.create(alice)[1]
+    images = [make_image("JPEG", size=(900, 700), colour=(i * 40, 90, 30), noise=True) for i in range(6)]
+
+    def upload(i: int) -> str:
+        uploader = tus.TusClient(f"{web.url}/api/v1/tus/", headers={"Authorization": f"Token {token}"}).uploader(
+            file_stream=__import__("io").BytesIO(images[i]),
+            chunk_size=64 * 1024,
+            metadata={"gallery": str(gallery.pk), "filename": f"busy-{i}.jpg"},
+        )
+        uploader.upload()
+        return uploader.url
+
+    def browse(_: int) -> list[int]:
+        return [requests.get(f"{web.url}/g/{gallery.slug}/", timeout=30).status_code for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        uploads = [pool.submit(upload, i) for i in range(6)]
+        views = [pool.submit(browse, i) for i in range(4)]
+        urls = [f.result(timeout=120) for f in uploads]
+        statuses = [s for f in views for s in f.result(timeout=120)]
+    assert len(set(urls)) == 6
+    web.log.seek(0)
+    assert set(statuses) == {200}, (statuses, web.log.read()[-3000:])
+    assert Photo.objects.filter(gallery=gallery).count() == 6

@@ -14,11 +14,15 @@ from galleries.errors import ServiceError
 
 def exception_handler(exc: Exception, context: dict[str, Any]):
     """DRF's handler, plus domain errors raised by services mapped to their HTTP status."""
+    retry_after = getattr(exc, "retry_after", None)
     if isinstance(exc, ServiceError):
         api_exc = APIException(detail=exc.message, code=exc.code)
         api_exc.status_code = exc.status_code
         exc = api_exc
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and retry_after and isinstance(retry_after, int):
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 ErrorSerializer = inline_serializer("Error", fields={"detail": serializers.CharField()})

@@ -60,3 +60,7 @@ class ContentMismatch(ServiceError):
 class TooManyRequests(ServiceError):
     status_code = 429
     code = "throttled"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after  # seconds, sent as Retry-After

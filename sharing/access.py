@@ -81,7 +81,9 @@ def unlock(request: HttpRequest, link: ShareLink, password: str) -> str:
     is never locked out by someone else's guessing (under attack, each address gets one guess).
     """
     window = settings.SHARE_UNLOCK_WINDOW
-    refused = TooManyRequests(f"Too many wrong passwords. Try again in {max(1, window // 60)} minutes.")
+    refused = TooManyRequests(
+        f"Too many wrong passwords. Try again in {max(1, window // 60)} minutes.", retry_after=window
+    )
     per_client = f"share-unlock:{link.pk}:{client_ip(request)}"
     per_link = f"share-unlock:{link.pk}"
     tries = throttle.hit(per_client, window)

@@ -83,7 +83,7 @@ def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
         response = render(request, "sharing/link_closed.html", {"gone": True}, status=410)
     else:
         form = UnlockForm(request.POST)
-        status = 400
+        status, retry_after = 400, None
         if form.is_valid():
             try:
                 if access.unlock(request, link, form.cleaned_data["password"]):
@@ -94,8 +94,11 @@ def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
             except TooManyRequests as exc:
                 form.add_error(None, exc.message)
                 status = 429
+                retry_after = exc.retry_after
         response = render(request, "sharing/unlock.html", {"link": link, "form": form}, status=status)
         response["Referrer-Policy"] = UNLOCK_REFERRER_POLICY
+        if status == 429 and retry_after:
+            response["Retry-After"] = str(retry_after)
         return response
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -158,3 +158,16 @@ def test_the_unlock_page_is_throttled_by_the_same_counter(make_shared, settings)
     blocked = page.post(f"/s/{link.token}/unlock", {"password": "secret-pass"})
     assert blocked.status_code == 429 and "Too many wrong passwords" in blocked.content.decode()
     assert _unlock(Client(REMOTE_ADDR=ATTACKER), link, "secret-pass") == 429
+
+
+def test_a_throttled_unlock_says_when_to_come_back(make_shared, settings):
+    from django.test import Client
+
+    _, _, link = make_shared(password="right-pass")
+    api, page = Client(), Client()
+    for i in range(settings.SHARE_UNLOCK_ATTEMPTS):
+        api.post(f"/api/v1/shared/{link.token}/unlock", {"password": f"wrong-{i}"}, content_type="application/json")
+    refused = api.post(f"/api/v1/shared/{link.token}/unlock", {"password": "x"}, content_type="application/json")
+    assert refused.status_code == 429 and refused["Retry-After"] == str(settings.SHARE_UNLOCK_WINDOW)
+    refused_page = page.post(f"/s/{link.token}/unlock", {"password": "x"})
+    assert refused_page.status_code == 429 and refused_page["Retry-After"] == str(settings.SHARE_UNLOCK_WINDOW)

@@ -179,6 +179,11 @@ def upload_create(
         concat=concat,
         parts=[str(pk) for pk in part_ids],
     )
+    return _begin_and_save(upload, size)
+
+
+def _begin_and_save(upload: Upload, size: int) -> Upload:
+    """Make room for the upload's bytes, then its row; the room is given back if the row fails."""
     with _disk_full_as("the upload could not be started."):
         upload.store_state = get_chunk_store().begin(str(upload.id), size)
     try:
@@ -499,14 +504,7 @@ def upload_create_partial(
         share_link=share_link,
         guest_visitor=guest_visitor,
     )
-    with _disk_full_as("the upload could not be started."):
-        upload.store_state = get_chunk_store().begin(str(upload.id), size)
-    try:
-        upload.save()
-    except BaseException:
-        get_chunk_store().discard(str(upload.id), upload.store_state)
-        raise
-    return upload
+    return _begin_and_save(upload, size)
 
 
 def upload_create_final(

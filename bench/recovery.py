@@ -152,7 +152,7 @@ def main() -> None:
     cluster = start_cluster(env, log)
     started = time.monotonic()
     caught = wait_for(
-        lambda c: c.get("ready", 0) >= KILL_AFTER_READY and c.get("processing", 0) >= 1, timeout=GIVE_UP_S
+        lambda c: c.get("ready", 0) >= COUNT + KILL_AFTER_READY and c.get("processing", 0) >= 1, timeout=GIVE_UP_S
     )
     os.killpg(cluster.pid, signal.SIGKILL)
     cluster.wait()

@@ -49,8 +49,16 @@ class User(AbstractUser):
 
     @property
     def is_photographer(self) -> bool:
-        """Staff users own galleries; superusers manage everybody's."""
-        return self.is_active and (self.is_staff or self.is_superuser)
+        """Staff users own galleries; superusers manage everybody's. Inactive users are neither.
+
+        The one rule: every door asks it through accounts.permissions.
+        """
+        return bool(self.is_active and (self.is_staff or self.is_superuser))
+
+    @property
+    def is_manager(self) -> bool:
+        """Superusers see and change every gallery."""
+        return bool(self.is_active and self.is_superuser)
 
 
 class Session(AbstractBaseSession):

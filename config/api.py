@@ -6,10 +6,11 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from galleries.errors import ServiceError
+from config.exceptions import ServiceError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]):
@@ -23,6 +24,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
     if response is not None and retry_after and isinstance(retry_after, int):
         response["Retry-After"] = str(retry_after)
     return response
+
+
+# Security for operations anyone may call: a knox token, a session, or no credentials at all
+# (drf-spectacular names knox's scheme "knoxApiToken" and the session cookie "cookieAuth").
+ANYONE: list[dict] = [{"knoxApiToken": []}, {"cookieAuth": []}, {}]
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A true/false query parameter (true, false, 1, 0, yes, no…); absent is false, anything else a 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    try:
+        return serializers.BooleanField().to_internal_value(raw)
+    except ValidationError:
+        raise ValidationError({name: ["Must be true or false."]}) from None
 
 
 ErrorSerializer = inline_serializer("Error", fields={"detail": serializers.CharField()})

@@ -1,4 +1,5 @@
-"""The recurring jobs, applied idempotently after every migrate (and by `manage.py schedules`)."""
+"""The recurring jobs, applied idempotently after every migrate (galleries.apps connects apply_schedules
+to post_migrate, so `manage.py migrate` is the command that applies them)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -7,64 +8,47 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.permissions import is_manager, is_photographer
+from config.exceptions import ServiceError
 from galleries import services, video
-from galleries.errors import ServiceError
 from galleries.forms import PhotoUploadForm
 from galleries.media import media_url
 from galleries.models import Asset, AssetStatus, Gallery, Photo
 
 
-def is_staff(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and (user.is_staff or user.is_superuser))
-
-
-def thumbnail_html(asset: Asset | None, *, size: int = 64) -> str:
-    """An <img> of the asset's smallest picture, or a status badge while there is none."""
-    if asset is None:
-        return "—"
+def thumbnail(asset: Asset, *, size: int = 64) -> dict[str, Any]:
+    """What admin/galleries/thumbnail.html shows: the asset's smallest picture, or its status while there is none."""
     variant = asset.variant("thumbnail", "webp") or asset.variant("small", "webp")
     if variant is not None:
         url = media_url(variant.key)
     elif asset.browser_can_show_original:
         url = media_url(asset.original_key)
     else:
-        return format_html('<span class="cs-badge">{}</span>', asset.get_status_display())
-    return format_html(
-        '<img src="{}" width="{}" height="{}" alt="" loading="lazy" style="object-fit:cover;border-radius:4px">',
-        url,
-        size,
-        size,
-    )
+        url = ""
+    return {"url": url, "size": size, "status": asset.get_status_display()}
+
+
+def thumbnail_html(asset: Asset | None, *, size: int = 64) -> str:
+    """An <img> of the asset's smallest picture, or a status badge while there is none."""
+    if asset is None:
+        return "—"
+    return render_to_string("admin/galleries/thumbnail.html", thumbnail(asset, size=size))
 
 
 def variant_previews_html(asset: Asset) -> str:
     """Every variant of an asset, each linked to its file, with its size and format."""
-    variants = sorted(asset.variants.all(), key=lambda v: (v.width, v.format))
-    if not variants:
-        return "—"
-    items = [
-        format_html(
-            '<figure style="display:inline-block;margin:0 12px 12px 0;text-align:center">'
-            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" loading="lazy" '
-            'style="max-width:160px;max-height:120px;display:block"></a>'
-            "<figcaption><small>{} · {} · {}×{} · {} KB</small></figcaption></figure>",
-            media_url(v.key),
-            media_url(v.key),
-            v.name,
-            v.format.upper(),
-            v.width,
-            v.height,
-            round(v.size / 1024, 1),
-        )
-        for v in variants
-    ]
-    return format_html("{}", mark_safe("".join(items)))  # noqa: S308 - each item is built by format_html
+    variants = [
+        {"url": media_url(v.key), "name": v.name, "format": v.format, "width": v.width, "height": v.height,
+         "kb": round(v.size / 1024, 1)}
+        for v in sorted(asset.variants.all(), key=lambda v: (v.width, v.format))
+    ]  # fmt: skip
+    return render_to_string("admin/galleries/variant_previews.html", {"variants": variants})
 
 
 def _reprocess(modeladmin: admin.ModelAdmin, request: HttpRequest, assets: list[Asset]) -> None:
@@ -97,7 +81,7 @@ class PhotoInline(admin.TabularInline):
         return super().get_queryset(request).select_related("asset").prefetch_related("asset__variants")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_staff(request)
+        return is_photographer(request.user)
 
     has_change_permission = has_delete_permission = has_view_permission
 
@@ -153,15 +137,19 @@ class GalleryAdmin(admin.ModelAdmin):
     search_fields = ("title", "slug", "description")
     readonly_fields = ("slug", "page_link", "created_at", "updated_at", "deleted_at")
     inlines = [PhotoInline]
-    # Other apps add inlines and their save functions (sharing adds share links); see sharing/admin.py.
+    # Other apps attach themselves here; galleries imports none of them:
+    # - sharing adds its share-link inline, the inline's save function and the ZIP action (sharing/admin.py);
+    # - uploads adds the uploader's status rows under <gallery>/upload/status/… (uploads/admin.py).
     formset_savers: dict = {}
+    # route under "<uuid:object_id>/" -> (view(request, object_id, **kwargs), URL name)
+    gallery_pages: dict[str, tuple[Callable[..., HttpResponse], str]] = {}
     actions = ["trash_selected", "restore_selected"]
     change_form_template = "admin/galleries/gallery/change_form.html"
     list_per_page = 50
 
     def get_fields(self, request: HttpRequest, obj: Gallery | None = None) -> list[str]:
-        fields = ["title", "description", "visibility", "default_layout", "show_metadata", "cover", "expires_at"]
-        if request.user.is_superuser:
+        fields = list(services.GALLERY_FIELDS)  # what the owner may change, as through the API
+        if is_manager(request.user):
             fields.insert(0, "owner")
         if obj is not None:
             fields += ["slug", "page_link", "created_at", "updated_at", "deleted_at"]
@@ -182,35 +170,52 @@ class GalleryAdmin(admin.ModelAdmin):
         return qs.select_related("owner", "cover__asset").prefetch_related("cover__asset__variants")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request)
+        return is_photographer(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Gallery | None = None) -> bool:
-        if not is_staff(request):
+        if not is_photographer(request.user):
             return False
         return obj is None or Gallery.objects.editable_by(request.user).filter(pk=obj.pk).exists()
 
     has_change_permission = has_delete_permission = has_view_permission
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request)
+        return is_photographer(request.user)
 
     def save_model(self, request: HttpRequest, obj: Gallery, form: Any, change: bool) -> None:
-        if (not change and not request.user.is_superuser) or (not change and obj.owner_id is None):
-            obj.owner = request.user
-        services.gallery_save(gallery=obj)
+        """The same services as the API: gallery_create, gallery_update (its field list, its cover check)."""
+        data = form.cleaned_data
+        owner = data.get("owner") if is_manager(request.user) and data.get("owner") else request.user
+        # The form has already put its values on obj; only the service may write them.
+        if not change:
+            fields = {name: data[name] for name in services.GALLERY_FIELDS if name in data and name != "cover"}
+            created = services.gallery_create(owner=owner, **fields)
+            # The admin goes on with this very instance (its inlines hang on it): make it the saved row.
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            obj._state.adding = False
+            return
+        fields = {name: data[name] for name in form.changed_data if name in services.GALLERY_FIELDS}
+        if "owner" in form.changed_data and is_manager(request.user):
+            fields["owner"] = owner
+        obj.refresh_from_db()
+        services.gallery_update(gallery=obj, **fields)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         custom = self.formset_savers.get(formset.model)
         if custom is not None:
             custom(request, formset)
             return
-        instances = formset.save(commit=False)
+        formset.save(commit=False)  # fills deleted_objects and changed_objects; writes nothing
         for photo in formset.deleted_objects:
             services.photo_delete(photo=photo)
-        for photo in instances:
-            services.photo_update(photo=photo, title=photo.title, alt=photo.alt, position=photo.position)
-            if photo.is_approved:
-                services.photos_approve(photos=[photo])
+        for photo, changed in formset.changed_objects:
+            fields = {name: getattr(photo, name) for name in changed if name in ("title", "alt", "position")}
+            if fields:
+                services.photo_update(photo=photo, **fields)
+            if "is_approved" in changed:
+                approve = services.photo_approve if photo.is_approved else services.photo_unapprove
+                approve(photo=photo)
 
     def delete_model(self, request: HttpRequest, obj: Gallery) -> None:
         services.gallery_destroy(gallery=obj)
@@ -258,10 +263,9 @@ class GalleryAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.upload_view),
                 name="galleries_gallery_upload",
             ),
-            path(
-                "<uuid:object_id>/upload/status/<uuid:upload_id>/",
-                self.admin_site.admin_view(self.upload_status_view),
-                name="galleries_gallery_upload_status",
+            *(
+                path(f"<uuid:object_id>/{route}", self.admin_site.admin_view(view), name=name)
+                for route, (view, name) in self.gallery_pages.items()
             ),
             *super().get_urls(),
         ]
@@ -306,26 +310,6 @@ class GalleryAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/galleries/gallery/upload.html", context)
 
-    def upload_status_view(self, request: HttpRequest, object_id: Any, upload_id: Any) -> HttpResponse:
-        """One row of the uploader's processing list (HTMX); it keeps polling until the photo is ready."""
-        from uploads.models import Upload, UploadStatus
-
-        gallery = get_object_or_404(Gallery.objects.editable_by(request.user), pk=object_id)
-        upload = get_object_or_404(Upload.objects.owned_by(request.user), pk=upload_id, gallery=gallery)
-        photo = Photo.objects.with_media().filter(pk=upload.photo_id).first() if upload.photo_id else None
-        if upload.status in (UploadStatus.FAILED, UploadStatus.ABORTED, UploadStatus.EXPIRED):
-            state, label, polling = "failed", upload.error or upload.get_status_display(), False
-        elif photo is None:
-            state, label, polling = "uploading", "Checking the file…", True
-        elif photo.asset.status == AssetStatus.READY:
-            state, label, polling = "ready", "Ready", False
-        elif photo.asset.status == AssetStatus.FAILED:
-            state, label, polling = "failed", photo.asset.error or "Processing failed", False
-        else:
-            state, label, polling = "processing", f"{photo.asset.get_status_display()}…", True
-        context = {"upload": upload, "photo": photo, "state": state, "label": label, "polling": polling}
-        return TemplateResponse(request, "admin/galleries/gallery/upload.html#upload-row", context)
-
 
 class StatusFilter(admin.SimpleListFilter):
     title = "processing"
@@ -358,10 +342,10 @@ class PhotoAdmin(admin.ModelAdmin):
         )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request)
+        return is_photographer(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Photo | None = None) -> bool:
-        if not is_staff(request):
+        if not is_photographer(request.user):
             return False
         return obj is None or Photo.objects.editable_by(request.user).filter(pk=obj.pk).exists()
 
@@ -436,7 +420,7 @@ class AssetAdmin(admin.ModelAdmin):
         _reprocess(self, request, list(queryset))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
+        return is_manager(request.user)
 
     has_view_permission = lambda self, request, obj=None: self.has_module_permission(request)  # noqa: E731
 

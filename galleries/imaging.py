@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from galleries.errors import InvalidInput, TooLarge, UnsupportedType
+from config.exceptions import InvalidInput, TooLarge, UnsupportedType
 
 
 @dataclass(frozen=True)
@@ -473,11 +473,23 @@ def _short(exc: BaseException) -> str:
 
 # --- Blurhash (https://github.com/woltapp/blurhash), computed on a tiny image ------------------
 
-_B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+B83_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 
 
-def _b83(value: int, length: int) -> str:
-    return "".join(_B83[(value // 83 ** (length - i - 1)) % 83] for i in range(length))
+def b83_encode(value: int, length: int) -> str:
+    """value as length base-83 digits, the way blurhash writes its numbers."""
+    return "".join(B83_ALPHABET[(value // 83 ** (length - i - 1)) % 83] for i in range(length))
+
+
+def b83_decode(digits: str) -> int:
+    """The number written by base-83 digits; ValueError on a character outside the alphabet."""
+    value = 0
+    for ch in digits:
+        index = B83_ALPHABET.find(ch)
+        if index < 0:
+            raise ValueError(f"not a base-83 digit: {ch!r}")
+        value = value * 83 + index
+    return value
 
 
 def blurhash_of(img: Image.Image, x_components: int = 4, y_components: int = 3) -> str:
@@ -503,19 +515,19 @@ def blurhash_of(img: Image.Image, x_components: int = 4, y_components: int = 3) 
         v = min(1.0, max(0.0, v))
         return round(v * 12.92 * 255 if v <= 0.0031308 else (1.055 * v ** (1 / 2.4) - 0.055) * 255)
 
-    out = _b83((x_components - 1) + (y_components - 1) * 9, 1)
+    out = b83_encode((x_components - 1) + (y_components - 1) * 9, 1)
     max_ac = max((abs(float(c)) for f in ac for c in f), default=0.0)
     quantised = max(0, min(82, int(max_ac * 166 - 0.5))) if ac else 0
     max_value = (quantised + 1) / 166 if ac else 1.0
-    out += _b83(quantised, 1)
-    out += _b83((to_srgb(dc[0]) << 16) + (to_srgb(dc[1]) << 8) + to_srgb(dc[2]), 4)
+    out += b83_encode(quantised, 1)
+    out += b83_encode((to_srgb(dc[0]) << 16) + (to_srgb(dc[1]) << 8) + to_srgb(dc[2]), 4)
 
     def sign_pow(v: float) -> float:
         return math.copysign(abs(v) ** 0.5, v)
 
     for f in ac:
         r, g, b = (max(0, min(18, math.floor(sign_pow(float(c) / max_value) * 9 + 9.5))) for c in f)
-        out += _b83(r * 19 * 19 + g * 19 + b, 2)
+        out += b83_encode(r * 19 * 19 + g * 19 + b, 2)
     return out
 
 

@@ -39,7 +39,7 @@ import io
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 Patch = tuple[int, bytes]
@@ -666,16 +666,20 @@ def _webp(src: _Source, edits: _Edits) -> None:
 # --- ISOBMFF: HEIF, HEIC, AVIF -----------------------------------------------------------------
 
 
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload start, box end) for each box in data[start:end]."""
+def _walk_boxes(read: Callable[[int, int], bytes], start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, box end) for each box (MP4 calls them atoms) in [start, end).
+
+    read(offset, length) gives exactly length bytes or raises _Malformed. The one box walker of
+    this module: boxes in memory (_boxes), top-level boxes (_top_boxes), a video's atoms.
+    """
     pos = start
     while pos + 8 <= end:
-        size, btype = struct.unpack_from(">L4s", data, pos)
+        size, btype = struct.unpack(">L4s", read(pos, 8))
         header = 8
         if size == 1:
             if pos + 16 > end:
                 raise _Malformed("truncated box")
-            (size,) = struct.unpack_from(">Q", data, pos + 8)
+            (size,) = struct.unpack(">Q", read(pos + 8, 8))
             header = 16
         elif size == 0:
             size = end - pos
@@ -685,21 +689,14 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
         pos += size
 
 
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, box end) for each box in data[start:end]."""
+    return _walk_boxes(lambda offset, length: data[offset : offset + length], start, end)
+
+
 def _top_boxes(src: _Source) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, box end) for each top-level box of the file, headers read only."""
-    pos = 0
-    while pos + 8 <= src.size:
-        size, btype = struct.unpack(">L4s", src.read(pos, 8))
-        header = 8
-        if size == 1:
-            (size,) = struct.unpack(">Q", src.read(pos + 8, 8))
-            header = 16
-        elif size == 0:
-            size = src.size - pos
-        if size < header or pos + size > src.size:
-            raise _Malformed("box overruns the file")
-        yield btype, pos + header, pos + size
-        pos += size
+    return _walk_boxes(src.read, 0, src.size)
 
 
 def _cstring(data: bytes, pos: int, end: int) -> tuple[bytes, int]:
@@ -858,19 +855,7 @@ def _video(src: _Source, edits: _Edits) -> None:
 
 
 def _video_children(src: _Source, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    pos = start
-    while pos + 8 <= end:
-        size, btype = struct.unpack(">L4s", src.read(pos, 8))
-        header = 8
-        if size == 1:
-            (size,) = struct.unpack(">Q", src.read(pos + 8, 8))
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise _Malformed("atom overruns its parent")
-        yield btype, pos + header, pos + size
-        pos += size
+    return _walk_boxes(src.read, start, end)
 
 
 def _video_box(src: _Source, edits: _Edits, btype: bytes, start: int, end: int, depth: int) -> None:

@@ -18,6 +18,7 @@ from django.http import (
     HttpResponse,
     HttpResponseForbidden,
     HttpResponseGone,
+    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.utils.crypto import salted_hmac
@@ -126,6 +127,23 @@ def original_url(asset: Asset, *, rule: FieldRule, download_name: str | None = N
     without location for everyone else (straight from S3 when there is nothing to remove)."""
     clean = not rule.sees_location and originals.needs_cleaning(asset)
     return media_url(asset.original_key, download_name=download_name, rule=rule, clean=clean)
+
+
+def original_download(item: originals.Handout, *, asset: Asset, rule: FieldRule, name: str) -> HttpResponse:
+    """One original as an attachment named name, as handed out to this viewer (originals.handout).
+
+    Every door that sends an original uses this: the owner's API download and a share link's. On S3,
+    a redirect to the bucket when no byte needs changing; otherwise streamed through this process.
+    """
+    if settings.USE_S3 and not item.patches:
+        if item.substitute:
+            return HttpResponseRedirect(media_url(item.key, download_name=name, rule=rule))
+        return HttpResponseRedirect(original_url(asset, rule=rule, download_name=name))
+    response = FileResponse(originals.open_handout(item), content_type=item.mime)
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    release_db_connection()  # only storage is read from here on
+    return response
 
 
 @require_GET

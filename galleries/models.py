@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import is_manager, is_photographer
 from galleries.imaging import BROWSER_FORMATS
 from galleries.storage import original_key
 
@@ -28,14 +29,6 @@ class Layout(models.TextChoices):
     MASONRY = "masonry", "Masonry"
     TILES = "tiles", "Tiles"
     SLIDESHOW = "slideshow", "Slideshow"
-
-
-def _is_manager(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.is_superuser)
-
-
-def _is_photographer(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
 
 
 class GalleryQuerySet(models.QuerySet):
@@ -57,7 +50,7 @@ class GalleryQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> GalleryQuerySet:
         """Galleries this user may look at: admins all, owners theirs, everyone public and unlisted."""
         alive = self.alive()
-        if _is_manager(user):
+        if is_manager(user):
             return alive
         rule = Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
         if user.is_authenticated:
@@ -66,9 +59,9 @@ class GalleryQuerySet(models.QuerySet):
 
     def editable_by(self, user: User) -> GalleryQuerySet:
         """Galleries this user may change, trash included: admins all, staff their own."""
-        if _is_manager(user):
+        if is_manager(user):
             return self.all()
-        if _is_photographer(user):
+        if is_photographer(user):
             return self.filter(owner=user)
         return self.none()
 
@@ -136,7 +129,7 @@ class Gallery(models.Model):
 
     def is_editable_by(self, user: User) -> bool:
         """The same rule as GalleryQuerySet.editable_by, for a gallery already in hand."""
-        return _is_manager(user) or (_is_photographer(user) and self.owner_id == user.pk)
+        return is_manager(user) or (is_photographer(user) and self.owner_id == user.pk)
 
     def cover_photo(self) -> Photo | None:
         """The chosen cover, else the first photo."""

@@ -14,6 +14,7 @@ from typing import IO
 
 from django.core.files.storage import default_storage
 
+from galleries import location
 from galleries.models import Asset
 
 __all__ = [
@@ -41,8 +42,6 @@ class LocationNotRemovable(Exception):
 def work_out_patches(handle: IO[bytes], asset: Asset) -> list | dict:
     """What Asset.location_patches keeps for the original open in handle (the worker calls this
     while it has the original open anyway)."""
-    from galleries import location
-
     try:
         found = location.location_patches(handle, _KINDS.get(asset.ext, asset.ext))
     except location.LocationNotRemovable as exc:
@@ -104,8 +103,6 @@ def open_handout(item: Handout) -> IO[bytes]:
     handle = default_storage.open(item.key, "rb")
     if not item.patches:
         return handle
-    from galleries import location
-
     return location.PatchedReader(handle, list(item.patches))
 
 

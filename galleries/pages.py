@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -22,6 +24,8 @@ from galleries.media import media_ttl
 from galleries.models import AssetStatus, Gallery, Layout, Photo
 from galleries.presenters import picture, pictures
 from galleries.privacy import FieldRule
+
+T = TypeVar("T")
 
 PAGE_SIZE = 50
 EAGER_ON_FIRST_PAGE = 8  # roughly the first screen on a large display
@@ -40,6 +44,19 @@ def cache_key(gallery: Gallery, *, link_bound: bool = False, **parts: object) ->
     window = int(time.time() // cache_ttl(link_bound=link_bound))
     raw = f"{gallery.pk}:{gallery.content_version}:{window}:" + ":".join(f"{k}={v}" for k, v in sorted(parts.items()))
     return "gallery-page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cached_for_visitors(gallery: Gallery, build: Callable[[], T], *, link_bound: bool = False, **parts: object) -> T:
+    """What build() makes for visitors of this gallery, kept for one signing window (see cache_key).
+
+    Every visitor-facing cache of a gallery (pages, API) goes through here; owners never do.
+    """
+    key = cache_key(gallery, link_bound=link_bound, **parts)
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, cache_ttl(link_bound=link_bound))
+    return value
 
 
 def cache_ttl(*, link_bound: bool = False) -> int:
@@ -78,15 +95,11 @@ def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, ru
         photo_page = _photo_page(request, gallery, **args)
     else:
         link = extra.get("link")
-        link_bound = bool(rule.link_id)
-        key = cache_key(
-            gallery, link_bound=link_bound, base=base_url, rule=rule.cache_part(), layout=layout, page=page_number,
+        photo_page = cached_for_visitors(
+            gallery, lambda: _photo_page(request, gallery, **args), link_bound=bool(rule.link_id),
+            base=base_url, rule=rule.cache_part(), layout=layout, page=page_number,
             link=f"{link.pk}:{link.allow_download}:{link.allow_upload}" if link else "",
         )  # fmt: skip
-        photo_page = cache.get(key)
-        if photo_page is None:
-            photo_page = _photo_page(request, gallery, **args)
-            cache.set(key, photo_page, cache_ttl(link_bound=link_bound))
     return {
         "gallery": gallery,
         "base_url": base_url,

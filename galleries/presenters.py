@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from galleries.imaging import b83_decode
 from galleries.media import media_url, original_url
 from galleries.models import Asset, AssetKind, AssetStatus, Photo
 from galleries.privacy import FieldRule
@@ -28,7 +29,6 @@ SIZES = {
     "card": "(max-width: 599px) 100vw, (max-width: 1199px) 50vw, 33vw",
 }
 FALLBACK = {"masonry": "medium", "tiles": "small", "slideshow": "large", "single": "large", "card": "medium"}
-_B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 
 
 @dataclass
@@ -80,12 +80,10 @@ def blurhash_colour(blurhash: str) -> str:
     """The average colour a blurhash encodes (its DC term) as a CSS colour, for no-JS placeholders."""
     if len(blurhash) < 6:
         return "#8882"
-    value = 0
-    for ch in blurhash[2:6]:
-        index = _B83.find(ch)
-        if index < 0:
-            return "#8882"
-        value = value * 83 + index
+    try:
+        value = b83_decode(blurhash[2:6])
+    except ValueError:
+        return "#8882"
     return f"#{value >> 16 & 255:02x}{value >> 8 & 255:02x}{value & 255:02x}"
 
 

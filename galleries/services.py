@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from galleries import imaging, video
-from galleries.errors import InvalidInput, TooLarge
+from config.exceptions import Conflict, InvalidInput, TooLarge
+from galleries import imaging, tasks, video
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Layout, Photo, Visibility
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def secret_slug(title: str) -> str:
 
 def _unique_slug(title: str, *, exclude_pk: Any = None, secret: bool = False) -> str:
     if secret:
-        return secret_slug(title)  # unique by its random part; a clash is retried by gallery_save
+        return secret_slug(title)  # unique by its random part; a clash is retried by _gallery_save
     base = slugify(title)[:80].strip("-") or "gallery"
     taken = set(Gallery.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True))
     if base not in taken:
@@ -84,11 +84,13 @@ def gallery_create(
         show_metadata=show_metadata,
         expires_at=expires_at,
     )
-    return gallery_save(gallery=gallery)
+    return _gallery_save(gallery=gallery)
 
 
-def gallery_save(*, gallery: Gallery) -> Gallery:
+def _gallery_save(*, gallery: Gallery) -> Gallery:
     """Save a new or changed gallery, giving it a unique slug from its title when it has none.
+
+    Private: doors call gallery_create or gallery_update, which check the fields first.
 
     A gallery that becomes unlisted (or is created so) gets a new address with a random part: its
     old one may have been public, or guessable from its title.
@@ -113,11 +115,17 @@ def gallery_save(*, gallery: Gallery) -> Gallery:
     raise InvalidInput("Could not find a free address for this title; try another title.")
 
 
+# What a gallery's owner may change (the API's PATCH and the admin's form).
+GALLERY_FIELDS = ("title", "description", "visibility", "default_layout", "show_metadata", "cover", "expires_at")
+
+
 @transaction.atomic
 def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
-    """Change the given fields; a cover must be a photo of this gallery."""
-    allowed = {"title", "description", "visibility", "default_layout", "show_metadata", "expires_at", "cover"}
-    unknown = set(fields) - allowed
+    """Change the given fields; a cover must be a photo of this gallery. Every door that edits one calls this.
+
+    The owner changes only when a door passes it (the admin offers that field to managers only).
+    """
+    unknown = set(fields) - {*GALLERY_FIELDS, "owner"}
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
     _check_gallery_fields(
@@ -130,13 +138,17 @@ def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
         raise InvalidInput("The cover must be a photo of this gallery.")
     for name, value in fields.items():
         setattr(gallery, name, value)
-    gallery_save(gallery=gallery)
+    _gallery_save(gallery=gallery)
     Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 
 
 def gallery_trash(*, gallery: Gallery) -> Gallery:
-    """Move to the trash: hidden everywhere, restorable until the trash is purged."""
+    """Move to the trash: hidden everywhere, restorable with gallery_restore.
+
+    Nothing empties the trash yet: a trashed gallery and its files stay until an admin deletes it
+    (gallery_destroy). The lifecycle's purge of old trash is still to be built.
+    """
     if gallery.deleted_at is None:
         gallery.deleted_at = timezone.now()
         gallery.save(update_fields=["deleted_at", "updated_at"])
@@ -355,7 +367,8 @@ def photo_update(*, photo: Photo, **fields: Any) -> Photo:
         raise InvalidInput("The title can be at most 200 characters.")
     for name, value in fields.items():
         setattr(photo, name, value)
-    photo.save()
+    # Only these fields: approval has its own services (photo_approve, photo_unapprove).
+    photo.save(update_fields=[*fields, "updated_at"])
     Gallery.objects.filter(pk=photo.gallery_id).touch()
     return photo
 
@@ -392,39 +405,63 @@ def _delete_keys(keys: list[str]) -> None:
 
 def asset_enqueue_processing(*, asset_id: Any) -> None:
     """Queue the building of variants and metadata for an asset (after commit)."""
-    from galleries.tasks import enqueue_process_asset
-
-    enqueue_process_asset(asset_id)
+    tasks.enqueue_process_asset(asset_id)
 
 
-def asset_reprocess(*, asset: Asset) -> Asset:
-    """Rebuild an asset's variants and metadata from its original (after commit).
+def asset_reprocess(*, asset: Asset, force: bool = True, wait: bool = False) -> str:
+    """Build an asset's variants and metadata again from its original: every door's one way to do it.
 
-    Raises Conflict while a worker is processing it.
+    force: rebuild every variant (else only the missing ones). wait: build here and now and return
+    process_asset's result (the management command); else queue it after commit and return "queued"
+    (the API and the admin). Raises Conflict while a worker is processing it.
     """
-    from galleries.errors import Conflict
-
     with transaction.atomic():
         locked = Asset.objects.select_for_update().get(pk=asset.pk)
         if locked.status == AssetStatus.PROCESSING:
             raise Conflict("This photo is being processed right now; try again when it is done.")
-        Asset.objects.filter(pk=asset.pk).update(
-            status=AssetStatus.PENDING, attempts=0, error="", location_patches=None, updated_at=timezone.now()
-        )
+        reset: dict[str, Any] = {
+            "status": AssetStatus.PENDING,
+            "attempts": 0,
+            "error": "",
+            "updated_at": timezone.now(),
+        }
+        if force:
+            reset["location_patches"] = None
+        Asset.objects.filter(pk=asset.pk).update(**reset)
+        # Visitors' cached pages hold the old variants' URLs.
         Gallery.objects.filter(photos__asset=asset).touch()
-        transaction.on_commit(lambda: _enqueue_forced(asset.pk))
+        if not wait:
+            transaction.on_commit(lambda: tasks.enqueue_process_asset(asset.pk, force=force))
+    if wait:
+        result = tasks.process_asset(asset.pk, force=force)
     asset.refresh_from_db()
-    return asset
+    return result if wait else "queued"
 
 
-def _enqueue_forced(asset_id: Any) -> None:
-    from django_q.tasks import async_task
-
-    async_task("galleries.tasks.process_asset", str(asset_id), True, task_name=f"reprocess {asset_id}", group="process")
-
-
-def photos_approve(*, photos: list[Photo]) -> int:
-    """Show guests' photos to visitors."""
+def _set_approved(photos: list[Photo], approved: bool) -> int:
     ids = [p.pk for p in photos]
-    Gallery.objects.filter(photos__pk__in=ids).touch()
-    return Photo.objects.filter(pk__in=ids, is_approved=False).update(is_approved=True, updated_at=timezone.now())
+    changed = Photo.objects.filter(pk__in=ids, is_approved=not approved).update(
+        is_approved=approved, updated_at=timezone.now()
+    )
+    if changed:
+        Gallery.objects.filter(photos__pk__in=ids).touch()  # visitors' cached pages change
+    for photo in photos:
+        photo.is_approved = approved
+    return changed
+
+
+@transaction.atomic
+def photos_approve(*, photos: list[Photo]) -> int:
+    """Show guests' photos to visitors. Returns how many were waiting."""
+    return _set_approved(photos, True)
+
+
+def photo_approve(*, photo: Photo) -> bool:
+    """Show one guest photo to visitors. False when it was shown already."""
+    return bool(photos_approve(photos=[photo]))
+
+
+@transaction.atomic
+def photo_unapprove(*, photo: Photo) -> bool:
+    """Hide one photo from visitors again (the owner still sees it). False when it was hidden already."""
+    return bool(_set_approved([photo], False))

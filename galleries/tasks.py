@@ -17,16 +17,16 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from galleries import imaging, originals
-from galleries.errors import ServiceError
+from config.exceptions import ServiceError
+from galleries import imaging, originals, video
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
 from galleries.storage import variant_key
 
 log = logging.getLogger(__name__)
 
 
-def enqueue_process_asset(asset_id: Any, *, delay: timedelta | None = None) -> None:
-    """Put process_asset on the queue, now or after a delay (a one-off schedule)."""
+def enqueue_process_asset(asset_id: Any, *, delay: timedelta | None = None, force: bool = False) -> None:
+    """Put process_asset on the queue, now or after a delay (a one-off schedule); force: rebuild every variant."""
     from django_q.models import Schedule
     from django_q.tasks import async_task
 
@@ -40,7 +40,9 @@ def enqueue_process_asset(asset_id: Any, *, delay: timedelta | None = None) -> N
             name=f"retry process_asset {asset_id} {timezone.now().timestamp():.0f}",
         )
         return
-    async_task("galleries.tasks.process_asset", str(asset_id), task_name=f"process_asset {asset_id}", group="process")
+    args = (str(asset_id), True) if force else (str(asset_id),)
+    name = f"{'reprocess' if force else 'process_asset'} {asset_id}"
+    async_task("galleries.tasks.process_asset", *args, task_name=name, group="process")
 
 
 def _claim(asset_id: Any, *, force: bool) -> bool:
@@ -222,8 +224,6 @@ def _gone(asset_id: Any, *, written: list[str]) -> str:
 
 
 def _poster(original: Any, asset: Asset) -> bytes:
-    from galleries import video
-
     if not video.ffmpeg_available():
         raise imaging.PermanentError("Videos need ffmpeg on the server to make a poster frame; it is not installed.")
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from galleries.errors import InvalidInput, UnsupportedType
+from config.exceptions import InvalidInput, UnsupportedType
 
 FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 _QUICKTIME_ATOMS = {b"moov", b"wide", b"mdat", b"free", b"skip", b"pnot"}

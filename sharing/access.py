@@ -6,15 +6,19 @@ A link opens its gallery when it exists, is not revoked or expired, its gallery 
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from config import throttle
 from config.clientip import client_ip
-from galleries.errors import Gone, NotFound, TooManyRequests, Unauthorized
+from config.exceptions import Gone, NotFound, TooManyRequests, Unauthorized
 from sharing.models import ShareLink
 
 SESSION_KEY = "share_grants"
@@ -36,6 +40,16 @@ def link_for_token(token: str) -> ShareLink:
     if link.is_expired or link.gallery.is_expired:
         raise Gone("This link has expired. Ask the photographer for a new one.")
     return link
+
+
+def link_closed_page(request: HttpRequest, *, gone: bool) -> HttpResponse:
+    """The page for a link that does not open: unknown or switched off (404), or expired (410).
+
+    Every page behind a token answers with it (the gallery, the password form, the guest drop box).
+    """
+    response = render(request, "sharing/link_closed.html", {"gone": gone}, status=410 if gone else 404)
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    return response
 
 
 def is_unlocked(request: HttpRequest, link: ShareLink) -> bool:
@@ -107,15 +121,11 @@ def record_view(request: HttpRequest, link: ShareLink) -> None:
     if str(link.pk) in seen:
         return
     request.session["share_seen"] = [*seen[-50:], str(link.pk)]
-    from django.db.models import F
-
     ShareLink.objects.filter(pk=link.pk).update(view_count=F("view_count") + 1, last_viewed_at=timezone.now())
 
 
 def visitor_id(request: HttpRequest) -> str:
     """An opaque id for this browser (kept in its session): whose favourites, whose uploads."""
-    import secrets
-
     visitor = request.session.get("share_visitor")
     if not visitor:
         visitor = secrets.token_urlsafe(16)

@@ -7,10 +7,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html, format_html_join
+from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
-from galleries.admin import is_staff, thumbnail_html
+from accounts.permissions import is_photographer
+from galleries.admin import thumbnail
 from galleries.models import Gallery
 from galleries.privacy import FieldRule
 from sharing import services
@@ -63,8 +65,11 @@ class ShareLinkInline(admin.StackedInline):
     readonly_fields = ("share_url", "password_state", "state", "view_count", "download_count", "last_viewed_at")
     verbose_name = "share link"
 
+    class Media:
+        js = ("js/admin-share.js",)  # the Copy buttons; on the gallery page only because this inline is
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_staff(request)
+        return is_photographer(request.user)
 
     has_change_permission = has_delete_permission = has_add_permission = has_view_permission
 
@@ -119,7 +124,7 @@ def save_share_link_formset(request: HttpRequest, formset: Any) -> None:
         else:
             services.share_link_restore(link=link)
     for link in deleted:
-        link.delete()
+        services.share_link_delete(link=link)
 
 
 @admin.register(Selection)
@@ -142,10 +147,10 @@ class SelectionAdmin(admin.ModelAdmin):
         )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request)
+        return is_photographer(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Selection | None = None) -> bool:
-        return is_staff(request) and (obj is None or self.get_queryset(request).filter(pk=obj.pk).exists())
+        return is_photographer(request.user) and (obj is None or self.get_queryset(request).filter(pk=obj.pk).exists())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -173,11 +178,8 @@ class SelectionAdmin(admin.ModelAdmin):
     @admin.display(description="Chosen photos")
     def chosen(self, obj: Selection) -> str:
         photos = obj.photos.select_related("asset").prefetch_related("asset__variants").order_by("position")
-        return format_html_join(
-            "",
-            '<figure style="display:inline-block;margin:0 10px 10px 0;text-align:center">{}<figcaption><small>{}</small></figcaption></figure>',
-            ((thumbnail_html(p.asset, size=96), p.original_filename or p.title or p.position + 1) for p in photos),
-        )
+        chosen = [(thumbnail(p.asset, size=96), p.original_filename or p.title or p.position + 1) for p in photos]
+        return render_to_string("admin/sharing/chosen_photos.html", {"photos": chosen})
 
     def _rows(self, queryset: QuerySet):
         for selection in queryset.prefetch_related("photos"):

@@ -10,15 +10,14 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.db.models import F
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from zipstream import ZIP_STORED, ZipStream
 
+from config.exceptions import NotFound
 from galleries import originals
-from galleries.errors import NotFound
-from galleries.media import media_url, original_url, release_db_connection
+from galleries.media import original_download, release_db_connection
 from galleries.models import AssetStatus, Gallery, Photo
 from galleries.privacy import FieldRule
 from sharing.models import ShareLink
@@ -84,18 +83,8 @@ def original_response(photo: Photo, *, rule: FieldRule, link: ShareLink | None =
         item = originals.handout(asset, owner=rule.sees_location)
     except originals.LocationNotRemovable:
         raise NotFound("This file cannot be downloaded through this link. Ask the photographer for it.") from None
-    name = entry_name(photo, rule=rule, ext=item.ext)
-    if settings.USE_S3 and not item.patches:
-        _count_download(link)
-        if item.substitute:
-            return HttpResponseRedirect(media_url(item.key, download_name=name, rule=rule))
-        return HttpResponseRedirect(original_url(asset, rule=rule, download_name=name))
-    response = FileResponse(originals.open_handout(item), content_type=item.mime)
-    response["Content-Disposition"] = content_disposition_header(True, name)
-    response["X-Content-Type-Options"] = "nosniff"
     _count_download(link)
-    release_db_connection()
-    return response
+    return original_download(item, asset=asset, rule=rule, name=entry_name(photo, rule=rule, ext=item.ext))
 
 
 def gallery_zip(gallery: Gallery, *, rule: FieldRule) -> ZipStream:

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from galleries.models import Gallery
+
 TOKEN_BYTES = 32  # 43 URL-safe characters
 
 
@@ -19,8 +21,6 @@ def new_token() -> str:
 
 class ShareLinkQuerySet(models.QuerySet):
     def editable_by(self, user) -> ShareLinkQuerySet:
-        from galleries.models import Gallery
-
         return self.filter(gallery__in=Gallery.objects.editable_by(user))
 
     def by_token(self, token: str) -> ShareLink | None:

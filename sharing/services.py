@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from galleries.errors import Conflict, InvalidInput
+from config.exceptions import Conflict, InvalidInput
 from galleries.models import Gallery, Photo
 from sharing.models import Selection, ShareLink
 
@@ -80,6 +80,12 @@ def share_link_restore(*, link: ShareLink) -> ShareLink:
     return link
 
 
+@transaction.atomic
+def share_link_delete(*, link: ShareLink) -> None:
+    """Delete a link for good, with its visitors' selections; its address answers as closed."""
+    link.delete()
+
+
 def selection_for(*, link: ShareLink, visitor: str) -> Selection | None:
     return Selection.objects.filter(link=link, visitor=visitor).prefetch_related("photos").first()
 
@@ -94,8 +100,8 @@ def selection_change(
         if not name.strip():
             raise InvalidInput("Tell the photographer who you are: a name is needed for your first favourite.")
         selection = Selection.objects.create(link=link, visitor=visitor, name=name.strip()[:100], email=email.strip())
-    elif name.strip():
-        selection.name = name.strip()[:100]
+    elif name.strip() or email.strip():
+        selection.name = name.strip()[:100] or selection.name
         selection.email = email.strip() or selection.email
         selection.save(update_fields=["name", "email", "updated_at"])
     if selection.submitted_at is not None:

@@ -4,6 +4,9 @@ from sharing import views
 
 app_name = "sharing"
 
+# Every page behind a share link's address. Two more live under /s/<token>/ but belong to uploads
+# (which depends on sharing, not the other way): the guest drop box /s/<token>/upload and its tus
+# endpoints /s/<token>/tus/…, in uploads/urls.py (names "guest-upload", "guest-tus-create", "guest-tus-detail").
 urlpatterns = [
     path("s/<str:token>/", views.share_detail, name="detail"),
     path("s/<str:token>/unlock", views.share_unlock, name="unlock"),

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from config.exceptions import Gone, NotFound, TooManyRequests
 from galleries import pages
-from galleries.errors import Gone, NotFound, TooManyRequests
 from galleries.privacy import FieldRule
 from sharing import access, downloads
 from sharing.forms import UnlockForm
@@ -29,10 +29,8 @@ def shared_page(view: Callable) -> Callable:
         try:
             link = access.open_link(request, token)
             response = view(request, link, *args, **kwargs)
-        except (NotFound, Http404):
-            response = render(request, "sharing/link_closed.html", {"gone": False}, status=404)
-        except Gone:
-            response = render(request, "sharing/link_closed.html", {"gone": True}, status=410)
+        except (NotFound, Http404, Gone) as exc:
+            response = access.link_closed_page(request, gone=isinstance(exc, Gone))
         except access.PasswordRequired as exc:
             form = UnlockForm()
             response = render(request, "sharing/unlock.html", {"link": exc.link, "form": form}, status=401)
@@ -77,30 +75,25 @@ def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
     """Check the password (CSRF-protected, throttled); back to the link itself, never elsewhere."""
     try:
         link = access.link_for_token(token)
-    except NotFound:
-        response = render(request, "sharing/link_closed.html", {"gone": False}, status=404)
-    except Gone:
-        response = render(request, "sharing/link_closed.html", {"gone": True}, status=410)
-    else:
-        form = UnlockForm(request.POST)
-        status, retry_after = 400, None
-        if form.is_valid():
-            try:
-                if access.unlock(request, link, form.cleaned_data["password"]):
-                    response = HttpResponseRedirect(link.get_absolute_url())
-                    response["Referrer-Policy"] = "no-referrer"
-                    return response
-                form.add_error("password", "That password is not right.")
-            except TooManyRequests as exc:
-                form.add_error(None, exc.message)
-                status = 429
-                retry_after = exc.retry_after
-        response = render(request, "sharing/unlock.html", {"link": link, "form": form}, status=status)
-        response["Referrer-Policy"] = UNLOCK_REFERRER_POLICY
-        if status == 429 and retry_after:
-            response["Retry-After"] = str(retry_after)
-        return response
-    response["Referrer-Policy"] = "no-referrer"
+    except (NotFound, Gone) as exc:
+        return access.link_closed_page(request, gone=isinstance(exc, Gone))
+    form = UnlockForm(request.POST)
+    status, retry_after = 400, None
+    if form.is_valid():
+        try:
+            if access.unlock(request, link, form.cleaned_data["password"]):
+                response = HttpResponseRedirect(link.get_absolute_url())
+                response["Referrer-Policy"] = "no-referrer"
+                return response
+            form.add_error("password", "That password is not right.")
+        except TooManyRequests as exc:
+            form.add_error(None, exc.message)
+            status = 429
+            retry_after = exc.retry_after
+    response = render(request, "sharing/unlock.html", {"link": link, "form": form}, status=status)
+    response["Referrer-Policy"] = UNLOCK_REFERRER_POLICY
+    if status == 429 and retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

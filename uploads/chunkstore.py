@@ -32,7 +32,8 @@ from typing import IO, Any, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from galleries.errors import ContentMismatch
+from config import s3
+from config.exceptions import ContentMismatch
 
 READ_SIZE = 1 << 20
 
@@ -131,7 +132,21 @@ def _copy_range(src: int, dst: int, dst_offset: int, count: int) -> None:
         done += copied
 
 
-class LocalChunkStore:
+class _StageThenPlace:
+    """write() as both stores do it: stage the piece, then place it (see ChunkStore)."""
+
+    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
+        """Stage and place the stream as the piece at offset; return (bytes written, their SHA-256)."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        with self.stage(upload_id, state, stream) as staged:  # type: ignore[attr-defined]
+            self.place(upload_id, state, offset, staged)  # type: ignore[attr-defined]
+            if staged.interrupted is not None:
+                raise staged.interrupted
+            return staged.size, staged.sha256
+
+
+class LocalChunkStore(_StageThenPlace):
     """One sparse file per upload under UPLOAD_TEMP_DIR, written with pwrite at each offset."""
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
@@ -160,14 +175,6 @@ class LocalChunkStore:
             _copy_range(staged.file.fileno(), fd, offset, staged.size)
         finally:
             os.close(fd)
-
-    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
-        """Stage and place the stream at offset at once; return (bytes written, their SHA-256)."""
-        with self.stage(upload_id, state, stream) as staged:
-            self.place(upload_id, state, offset, staged)
-            if staged.interrupted is not None:
-                raise staged.interrupted
-            return staged.size, staged.sha256
 
     def concat(self, upload_id: str, state: dict, parts: list[tuple[str, dict, int]]) -> None:
         """Fill this upload's file with the bytes of parts ((upload id, state, size) in order)."""
@@ -208,24 +215,16 @@ class MissingBytes(ContentMismatch):
 
 @functools.lru_cache(maxsize=8)
 def _s3_client(endpoint_url: str, access_key: str, secret_key: str, region: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint_url or None,
-        aws_access_key_id=access_key or None,
-        aws_secret_access_key=secret_key or None,
-        region_name=region or None,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            retries={"mode": "standard", "max_attempts": 5},
-        ),
+    return s3.client(
+        endpoint_url=endpoint_url,
+        access_key=access_key,
+        secret_key=secret_key,
+        region=region,
+        retries={"mode": "standard", "max_attempts": 5},
     )
 
 
-class S3ChunkStore:
+class S3ChunkStore(_StageThenPlace):
     """One S3 object per received piece, under uploads/<upload-id>/<offset:020d>.
 
     Each piece (a chunk of the chunk protocol, or the body of one tus PATCH) is staged in a
@@ -287,16 +286,6 @@ class S3ChunkStore:
             raise ValueError("offset must not be negative")
         if staged.size:
             self._put(upload_id, offset, staged.file, staged.size, bytes.fromhex(staged.sha256))
-
-    def write(self, upload_id: str, state: dict, offset: int, stream: Iterator[bytes]) -> tuple[int, str]:
-        """Stage and place the stream as the piece at offset; return (bytes written, their SHA-256)."""
-        if offset < 0:
-            raise ValueError("offset must not be negative")
-        with self.stage(upload_id, state, stream) as staged:
-            self.place(upload_id, state, offset, staged)
-            if staged.interrupted is not None:
-                raise staged.interrupted
-            return staged.size, staged.sha256
 
     def concat(self, upload_id: str, state: dict, parts: list[tuple[str, dict, int]]) -> None:
         """Copy the pieces of parts ((upload id, state, size) in order) under this upload, server side."""

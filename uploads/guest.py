@@ -16,7 +16,7 @@ from django.urls import reverse
 from rest_framework import permissions
 from rest_framework.request import Request
 
-from galleries.errors import Gone, NotFound
+from config.exceptions import Gone, NotFound
 from sharing import access
 from sharing.models import ShareLink
 from uploads import services
@@ -93,9 +93,7 @@ def guest_upload_page(request: HttpRequest, token: str) -> HttpResponse:
     except access.PasswordRequired:
         return HttpResponseRedirect(reverse("sharing:detail", args=[token]))
     except (NotFound, Gone) as exc:
-        response = render(request, "sharing/link_closed.html", {"gone": isinstance(exc, Gone)}, status=exc.status_code)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return access.link_closed_page(request, gone=isinstance(exc, Gone))
     used, _ = services.guest_uploads_counted(link)
     context = {
         "link": link,

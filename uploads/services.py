@@ -18,9 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
-from galleries import services as gallery_services
-from galleries import video
-from galleries.errors import (
+from config.exceptions import (
     Conflict,
     ContentMismatch,
     Gone,
@@ -31,6 +29,8 @@ from galleries.errors import (
     TooManyRequests,
     UnsupportedType,
 )
+from galleries import services as gallery_services
+from galleries import video
 from galleries.models import Gallery, Photo
 from sharing.models import ShareLink
 from uploads.chunkstore import READ_SIZE, get_chunk_store

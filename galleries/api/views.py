@@ -4,12 +4,10 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import ValidationError
@@ -19,37 +17,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import errors
-from galleries import pages, services
-from galleries.api.pagination import GalleryCursorPagination, PhotoPagination
+from accounts.permissions import IsPhotographerOrReadOnly, is_photographer
+from config.api import ANYONE, errors, query_flag
+from config.exceptions import ServiceError
+from galleries import originals, pages, services
+from galleries.api.pagination import PAGE_PARAMETERS, GalleryCursorPagination, PhotoPagination
+from galleries.api.presenters import photo_out, viewer_rule
 from galleries.api.serializers import (
     GalleryInputSerializer,
     GalleryOutputSerializer,
+    GalleryPageSerializer,
     GalleryUpdateSerializer,
     HealthSerializer,
     PhotoOutputSerializer,
+    PhotoPageSerializer,
     PhotoUpdateSerializer,
     PhotoUploadResultSerializer,
     PhotoUploadSerializer,
 )
-from galleries.errors import ServiceError
-from galleries.media import media_url
+from galleries.media import original_download
 from galleries.models import AssetStatus, Gallery, Photo, Visibility
 from galleries.privacy import FieldRule
 
 log = logging.getLogger(__name__)
-
-
-class IsPhotographerOrReadOnly(permissions.BasePermission):
-    """Anyone may read what the queryset shows them; only active staff may write."""
-
-    message = "Only photographers (staff users) can change galleries and photos."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
 
 
 def _gallery_for_read(request: Request, gallery_id: uuid.UUID) -> Gallery:
@@ -63,16 +53,6 @@ def _gallery_for_write(request: Request, gallery_id: uuid.UUID) -> Gallery:
 def _gallery_out(request: Request, gallery: Gallery) -> dict:
     gallery = Gallery.objects.with_photo_count().select_related("owner").get(pk=gallery.pk)
     return GalleryOutputSerializer(gallery, context={"request": request}).data
-
-
-def _rule(gallery: Gallery, *, can_edit: bool) -> FieldRule:
-    return FieldRule.for_owner() if can_edit else FieldRule(show_metadata=gallery.show_metadata)
-
-
-def _photo_out(request: Request, photo: Photo, *, can_edit: bool) -> dict:
-    """One photo as the field rule lets this viewer see it (can_edit: the owner or an admin)."""
-    rule = FieldRule.for_owner() if can_edit else _rule(photo.gallery, can_edit=False)
-    return PhotoOutputSerializer(photo, context={"request": request, "rule": rule}).data
 
 
 class HealthApi(APIView):
@@ -119,15 +99,19 @@ class GalleryListCreateApi(APIView):
         "`?trash=true` lists the trash instead.",
         parameters=[
             OpenApiParameter("trash", OpenApiTypes.BOOL, description="List galleries in the trash."),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="Page cursor from `next` or `previous`."),
+            OpenApiParameter(
+                "cursor", OpenApiTypes.STR, description="Page cursor from `next` or `previous`; any other is a 400."
+            ),
         ],
-        responses={200: GalleryOutputSerializer(many=True), **errors(400, 401)},
+        responses={200: GalleryPageSerializer, **errors(400, 401)},
+        auth=ANYONE,
+        operation_id="galleries_list",
         tags=["galleries"],
     )
     def get(self, request: Request) -> Response:
         user = request.user
-        trash = request.query_params.get("trash", "").lower() in ("1", "true", "yes")
-        if user.is_authenticated and (user.is_staff or user.is_superuser):
+        trash = query_flag(request, "trash")
+        if is_photographer(user):
             qs = Gallery.objects.editable_by(user)
             qs = qs.trashed() if trash else qs.filter(deleted_at__isnull=True)
         else:
@@ -156,7 +140,10 @@ class GalleryDetailApi(APIView):
     permission_classes = [IsPhotographerOrReadOnly]
 
     @extend_schema(
-        summary="Read a gallery", responses={200: GalleryOutputSerializer, **errors(404)}, tags=["galleries"]
+        summary="Read a gallery",
+        responses={200: GalleryOutputSerializer, **errors(401, 404)},
+        auth=ANYONE,
+        tags=["galleries"],
     )
     def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
         gallery = Gallery.objects.editable_by(request.user).filter(pk=gallery_id).first() or _gallery_for_read(
@@ -219,11 +206,10 @@ class GalleryPhotosApi(APIView):
 
     @extend_schema(
         summary="List the photos of a gallery",
-        parameters=[
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 200, default 50."),
-        ],
-        responses={200: PhotoOutputSerializer(many=True), **errors(400, 404)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: PhotoPageSerializer, **errors(400, 401, 404)},
+        auth=ANYONE,
+        operation_id="galleries_photos_list",
         tags=["photos"],
     )
     def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
@@ -233,18 +219,19 @@ class GalleryPhotosApi(APIView):
             return Response(self._page(request, gallery, can_edit=True))
         # Visitors share one cached page per gallery version and signing window (see galleries.pages).
         # The encoded JSON itself is cached: re-encoding 50 photos costs more than the rest.
-        rule = _rule(gallery, can_edit=False)
-        key = pages.cache_key(gallery, api=request.build_absolute_uri(), rule=rule.cache_part())
-        encoded = cache.get(key)
-        if encoded is None:
-            encoded = JSONRenderer().render(self._page(request, gallery, can_edit=False))
-            cache.set(key, encoded, pages.cache_ttl())
+        rule = viewer_rule(gallery, can_edit=False)
+        encoded = pages.cached_for_visitors(
+            gallery,
+            lambda: JSONRenderer().render(self._page(request, gallery, can_edit=False)),
+            api=request.build_absolute_uri(),
+            rule=rule.cache_part(),
+        )
         return HttpResponse(encoded, content_type="application/json")
 
     def _page(self, request: Request, gallery: Gallery, *, can_edit: bool) -> dict:
         paginator = PhotoPagination()
         page = paginator.paginate_queryset(pages.visible_photos(gallery, owner=can_edit), request, view=self)
-        rule = _rule(gallery, can_edit=can_edit)
+        rule = viewer_rule(gallery, can_edit=can_edit)
         data = PhotoOutputSerializer(page, many=True, context={"request": request, "rule": rule}).data
         return paginator.get_paginated_response(data).data
 
@@ -284,7 +271,7 @@ class GalleryPhotosApi(APIView):
         body = [
             {
                 "created": created,
-                "photo": _photo_out(request, Photo.objects.with_media().get(pk=photo.pk), can_edit=True),
+                "photo": photo_out(request, Photo.objects.with_media().get(pk=photo.pk), can_edit=True),
             }
             for photo, created in results
         ]
@@ -309,10 +296,12 @@ def _photo_for_read(request: Request, photo_id: uuid.UUID) -> tuple[Photo, bool]
 class PhotoDetailApi(APIView):
     permission_classes = [IsPhotographerOrReadOnly]
 
-    @extend_schema(summary="Read a photo", responses={200: PhotoOutputSerializer, **errors(404)}, tags=["photos"])
+    @extend_schema(
+        summary="Read a photo", responses={200: PhotoOutputSerializer, **errors(401, 404)}, auth=ANYONE, tags=["photos"]
+    )
     def get(self, request: Request, photo_id: uuid.UUID) -> Response:
         photo, can_edit = _photo_for_read(request, photo_id)
-        return Response(_photo_out(request, photo, can_edit=can_edit))
+        return Response(photo_out(request, photo, can_edit=can_edit))
 
     @extend_schema(
         summary="Update a photo",
@@ -325,7 +314,7 @@ class PhotoDetailApi(APIView):
         data = PhotoUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.photo_update(photo=photo, **data.validated_data)
-        return Response(_photo_out(request, Photo.objects.with_media().get(pk=photo.pk), can_edit=True))
+        return Response(photo_out(request, Photo.objects.with_media().get(pk=photo.pk), can_edit=True))
 
     @extend_schema(
         summary="Delete a photo",
@@ -352,7 +341,7 @@ class PhotoReprocessApi(APIView):
         photo = get_object_or_404(Photo.objects.editable_by(request.user).select_related("asset"), pk=photo_id)
         services.asset_reprocess(asset=photo.asset)
         photo = Photo.objects.with_media().get(pk=photo.pk)
-        return Response(_photo_out(request, photo, can_edit=True), status=status.HTTP_202_ACCEPTED)
+        return Response(photo_out(request, photo, can_edit=True), status=status.HTTP_202_ACCEPTED)
 
 
 class PhotoDownloadApi(APIView):
@@ -360,8 +349,12 @@ class PhotoDownloadApi(APIView):
 
     @extend_schema(
         summary="Download the original",
+        description="The original as uploaded, in its own media type (image/jpeg, video/mp4…), as an attachment. "
+        "With S3 storage, a redirect to a short-lived address in the bucket instead.",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The original bytes."),
+            (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The original bytes."),
+            (200, "video/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The original bytes."),
+            302: OpenApiResponse(description="With S3 storage: Location is the original in the bucket."),
             **errors(401, 404),
         },
         tags=["photos"],
@@ -372,10 +365,6 @@ class PhotoDownloadApi(APIView):
         name = photo.original_filename or f"photo-{photo.position + 1}.{asset.ext}"
         if not name.lower().endswith(f".{asset.ext}"):
             name = f"{name.rsplit('.', 1)[0]}.{asset.ext}"
-        if settings.USE_S3:
-            # Straight from the bucket (presigned, as an attachment), not through this process.
-            return HttpResponseRedirect(media_url(asset.original_key, download_name=name))
-        response = FileResponse(default_storage.open(asset.original_key, "rb"), content_type=asset.mime)
-        response["Content-Disposition"] = content_disposition_header(True, name)
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        # The file as uploaded, sent as every door sends an original (galleries.media).
+        item = originals.handout(asset, owner=True)
+        return original_download(item, asset=asset, rule=FieldRule.for_owner(), name=name)

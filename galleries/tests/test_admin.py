@@ -2,7 +2,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import make_image, stored_files
-from galleries.models import Gallery, Photo, Visibility
+from galleries import services
+from galleries.models import AssetStatus, Gallery, Photo, Visibility
+from galleries.tasks import process_asset
 
 pytestmark = pytest.mark.django_db
 
@@ -120,35 +122,138 @@ def test_assets_are_for_superusers_only(alice, admin_user, client_for, photo):
     assert client_for(admin_user).get(f"/admin/galleries/asset/{photo.asset_id}/change/").status_code == 200
 
 
-def test_upload_status_fragment_polls_until_ready(alice, bob, client_for, gallery, big_upload_done):
-    upload, photo = big_upload_done
-    url = f"/admin/galleries/gallery/{gallery.pk}/upload/status/{upload.pk}/"
-    c = client_for(alice)
-    html = c.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert "<html" not in html and "cs-processing" in html and 'hx-trigger="every 2s"' in html
-    from galleries.tasks import process_asset
-
-    process_asset(photo.asset_id)
-    html = c.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert "cs-ready" in html and "hx-trigger" not in html and "variants/" in html
-    assert client_for(bob).get(url).status_code == 404
-
-
 def test_upload_page_offers_the_bulk_uploader(alice, client_for, gallery):
     html = client_for(alice).get(f"/admin/galleries/gallery/{gallery.pk}/upload/").content.decode()
     assert 'id="cs-uploader"' in html and "/api/v1/tus/" in html and "vendor/uppy/uppy.min.mjs" in html
 
 
-@pytest.fixture
-def big_upload_done(alice, gallery):
-    import hashlib
+# --- Every door through the services -------------------------------------------------------------
 
-    from uploads import services as upload_services
 
-    data = make_image("JPEG", size=(300, 200))
-    upload = upload_services.upload_create(owner=alice, gallery=gallery, filename="a.jpg", size=len(data))
-    upload_services.upload_receive_chunk(
-        upload=upload, index=0, stream=iter([data]), length=len(data), sha256=hashlib.sha256(data).hexdigest()
+def _change_form(gallery, photos, **overrides) -> dict:
+    """The gallery's admin form as the browser posts it, photos approved, with overrides."""
+    data = {
+        "title": gallery.title, "description": "", "visibility": gallery.visibility,
+        "default_layout": gallery.default_layout, "photos-TOTAL_FORMS": str(len(photos)),
+        "photos-INITIAL_FORMS": str(len(photos)), "share_links-TOTAL_FORMS": "0", "share_links-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    for i, p in enumerate(photos):
+        data |= {f"photos-{i}-id": str(p.pk), f"photos-{i}-gallery": str(gallery.pk), f"photos-{i}-title": p.title,
+                 f"photos-{i}-alt": p.alt, f"photos-{i}-position": str(p.position), f"photos-{i}-is_approved": "on"}  # fmt: skip
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _visitor_sees(api_for, gallery) -> list[str]:
+    return [p["id"] for p in api_for().get(f"/api/v1/galleries/{gallery.pk}/photos").json()["results"]]
+
+
+def test_editing_a_gallery_in_the_admin_refreshes_what_visitors_see(alice, api_for, client_for, gallery, add_photo):
+    photo = add_photo(gallery)
+    process_asset(photo.asset_id)
+    assert api_for().get(f"/api/v1/galleries/{gallery.pk}/photos").json()["results"][0]["exif"] is None
+    # Showing metadata through the admin (gallery_update, like the API) reaches the visitors' cached page.
+    before = Gallery.objects.get(pk=gallery.pk).content_version
+    response = client_for(alice).post(
+        f"/admin/galleries/gallery/{gallery.pk}/change/", _change_form(gallery, [photo], show_metadata="on")
     )
-    photo = upload_services.upload_complete(upload=upload)
-    return upload, photo
+    assert response.status_code == 302, response.content.decode()[:2000]
+    gallery.refresh_from_db()
+    assert gallery.show_metadata and gallery.content_version > before
+
+
+def test_a_superuser_creates_a_gallery_for_a_photographer_and_hands_it_over(admin_user, alice, bob, client_for):
+    c = client_for(admin_user)
+    form = {"title": "For Alice", "description": "", "visibility": "public", "default_layout": "tiles",
+            "owner": str(alice.pk), "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0",
+            "share_links-TOTAL_FORMS": "0", "share_links-INITIAL_FORMS": "0"}  # fmt: skip
+    assert c.post("/admin/galleries/gallery/add/", form).status_code == 302
+    gallery = Gallery.objects.get()
+    assert gallery.owner == alice and gallery.slug == "for-alice"
+    response = c.post(f"/admin/galleries/gallery/{gallery.pk}/change/", {**form, "owner": str(bob.pk)})
+    assert response.status_code == 302
+    gallery.refresh_from_db()
+    assert gallery.owner == bob and gallery.title == "For Alice"
+
+
+def test_a_cover_from_another_gallery_is_refused_in_the_admin(alice, client_for, gallery, make_gallery, add_photo):
+    mine = add_photo(gallery)
+    other = add_photo(make_gallery(alice, "Other", Visibility.PRIVATE))
+    c = client_for(alice)
+    response = c.post(
+        f"/admin/galleries/gallery/{gallery.pk}/change/", _change_form(gallery, [mine], cover=str(other.pk))
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    gallery.refresh_from_db()
+    assert gallery.cover_id is None
+    response = c.post(
+        f"/admin/galleries/gallery/{gallery.pk}/change/", _change_form(gallery, [mine], cover=str(mine.pk))
+    )
+    assert response.status_code == 302
+    gallery.refresh_from_db()
+    assert gallery.cover_id == mine.pk
+
+
+def test_unapproving_and_approving_in_the_gallery_admin_hides_and_shows_the_photo(
+    alice, api_for, client_for, gallery, add_photo
+):
+    a, b = add_photo(gallery), add_photo(gallery)
+    for p in (a, b):
+        process_asset(p.asset_id)
+    assert sorted(_visitor_sees(api_for, gallery)) == sorted([str(a.pk), str(b.pk)])  # now cached for visitors
+    url = f"/admin/galleries/gallery/{gallery.pk}/change/"
+    c = client_for(alice)
+    assert c.post(url, _change_form(gallery, [a, b], **{"photos-1-is_approved": None})).status_code == 302
+    assert _visitor_sees(api_for, gallery) == [str(a.pk)]
+    assert Photo.objects.get(pk=b.pk).is_approved is False
+    assert c.post(url, _change_form(gallery, [a, b])).status_code == 302
+    assert sorted(_visitor_sees(api_for, gallery)) == sorted([str(a.pk), str(b.pk)])
+
+
+def test_photo_update_writes_only_its_fields(gallery, add_photo):
+    photo = add_photo(gallery)
+    Photo.objects.filter(pk=photo.pk).update(is_approved=False)  # a guest photo, waiting
+    services.photo_update(photo=photo, title="Sunset")  # the instance in hand still says approved
+    photo.refresh_from_db()
+    assert photo.title == "Sunset" and photo.is_approved is False
+
+
+def test_the_admin_reprocess_action_queues_the_same_service_as_the_api(
+    alice, client_for, gallery, add_photo, django_capture_on_commit_callbacks
+):
+    photo = add_photo(gallery)
+    process_asset(photo.asset_id)
+    before = set(photo.asset.variants.values_list("pk", flat=True))
+    version = Gallery.objects.get(pk=gallery.pk).content_version
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(
+            "/admin/galleries/photo/", {"action": "reprocess_selected", "_selected_action": [str(photo.pk)]}
+        )
+    assert response.status_code == 302
+    photo.asset.refresh_from_db()
+    assert photo.asset.status == AssetStatus.READY
+    assert not before & set(photo.asset.variants.values_list("pk", flat=True))  # rebuilt, not kept
+    assert Gallery.objects.get(pk=gallery.pk).content_version > version
+
+
+# --- Admin HTML: templates and the stylesheet ------------------------------------------------------
+
+
+def test_admin_thumbnails_and_previews_come_from_templates_styled_by_the_stylesheet(
+    alice, client_for, gallery, add_photo
+):
+    photo = add_photo(gallery)
+    process_asset(photo.asset_id)
+    services.gallery_update(gallery=gallery, cover=photo)
+    c = client_for(alice)
+    for url in (
+        "/admin/galleries/gallery/",
+        f"/admin/galleries/gallery/{gallery.pk}/change/",
+        "/admin/galleries/photo/",
+        f"/admin/galleries/photo/{photo.pk}/change/",
+    ):
+        html = c.get(url).content.decode()
+        assert "css/admin.css" in html, url
+        assert 'class="cs-thumb"' in html or 'class="cs-variant"' in html, url
+        assert 'style="object-fit' not in html and 'style="display:inline-block' not in html, url
+    assert 'style="max-width' not in c.get(f"/admin/galleries/photo/{photo.pk}/change/").content.decode()

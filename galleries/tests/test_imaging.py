@@ -3,9 +3,10 @@ import io
 import pytest
 from PIL import Image
 
+from config.exceptions import InvalidInput, TooLarge, UnsupportedType
 from conftest import make_image, png_header_only, png_with_trailing_html
 from galleries import imaging
-from galleries.errors import InvalidInput, TooLarge, UnsupportedType
+from galleries.presenters import blurhash_colour
 
 MAX = 120_000_000
 
@@ -194,3 +195,11 @@ def test_a_100_megapixel_png_under_the_limit_is_accepted_without_decoding_it(mon
     assert (info.width, info.height) == (10_000, 10_000)
     with pytest.raises(TooLarge):
         imaging.inspect_image(io.BytesIO(png_header_only(11_000, 11_000)), max_pixels=120_000_000)
+
+
+def test_the_placeholder_colour_is_read_back_from_the_blurhash_it_was_written_in():
+    orange = Image.new("RGB", (64, 48), (230, 120, 20))
+    hashed = imaging.blurhash_of(orange)
+    assert imaging.b83_decode(imaging.b83_encode(123456, 4)) == 123456
+    assert blurhash_colour(hashed) == "#e67814"  # the same alphabet both ways
+    assert blurhash_colour('LE""""') == "#8882" and blurhash_colour("L") == "#8882"

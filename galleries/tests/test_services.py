@@ -4,9 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.files.storage import default_storage
 
+from config.exceptions import InvalidInput, TooLarge, UnsupportedType
 from conftest import make_image, stored_files
 from galleries import services
-from galleries.errors import InvalidInput, TooLarge, UnsupportedType
 from galleries.models import Asset, Gallery, Photo
 
 pytestmark = pytest.mark.django_db

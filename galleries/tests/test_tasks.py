@@ -9,7 +9,7 @@ from PIL import Image, ImageCms, ImageFile
 
 from conftest import make_image, png_header_only, stored_files
 from galleries import services, tasks
-from galleries.models import Asset, AssetKind, AssetStatus, Variant
+from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
 from galleries.storage import LocalMediaStorage
 
 pytestmark = pytest.mark.django_db
@@ -777,3 +777,17 @@ def test_a_4k_video_keeps_its_size_once_processed_and_the_migration_repairs_old_
     _repair_migration().repair_asset_sizes(apps, None)
     photo.asset.refresh_from_db()
     assert (photo.asset.width, photo.asset.height) == (3840, 2160)
+
+
+def test_rebuild_variants_refreshes_visitors_pages_and_skips_busy_assets(gallery, add_photo, capsys):
+    from django.core.management import call_command
+
+    busy, idle = add_photo(gallery), add_photo(gallery)
+    Asset.objects.filter(pk=busy.asset_id).update(status=AssetStatus.PROCESSING)
+    version = Gallery.objects.get(pk=gallery.pk).content_version
+    call_command("rebuild_variants", "--force", "--gallery", gallery.slug)
+    assert "1 ready, 1 skipped" in capsys.readouterr().out
+    assert Asset.objects.get(pk=busy.asset_id).status == AssetStatus.PROCESSING  # left to its worker
+    assert Asset.objects.get(pk=idle.asset_id).status == AssetStatus.READY
+    # The same service as the API: visitors' cached pages stop pointing at the old variants.
+    assert Gallery.objects.get(pk=gallery.pk).content_version > version

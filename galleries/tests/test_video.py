@@ -5,9 +5,9 @@ import subprocess
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from config.exceptions import InvalidInput, TooLarge, UnsupportedType
 from conftest import stored_files
 from galleries import services, tasks, video
-from galleries.errors import InvalidInput, TooLarge, UnsupportedType
 from galleries.models import Asset, AssetKind, AssetStatus
 
 pytestmark = pytest.mark.django_db

@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsPhotographerOrReadOnly
 from config.api import errors
 from galleries import pages
-from galleries.api.pagination import PhotoPagination
+from galleries.api.pagination import PAGE_PARAMETERS, PhotoPagination
 from galleries.api.serializers import PhotoOutputSerializer
-from galleries.api.views import IsPhotographerOrReadOnly
 from galleries.models import Gallery
 from galleries.privacy import FieldRule
 from sharing import access, services
@@ -115,7 +115,7 @@ class ShareLinkDetailApi(APIView):
         tags=["share links"],
     )
     def delete(self, request: Request, link_id: uuid.UUID) -> Response:
-        self._link(request, link_id).delete()
+        services.share_link_delete(link=self._link(request, link_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -129,11 +129,7 @@ class SharedGalleryApi(APIView):
 
     @extend_schema(
         summary="A shared gallery and its photos",
-        parameters=[
-            GRANT_PARAM,
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
+        parameters=[GRANT_PARAM, *PAGE_PARAMETERS],
         responses={200: SharedGallerySerializer, **errors(400, 401, 404, 410)},
         auth=[],
         tags=["shared"],
@@ -221,8 +217,9 @@ class SharedSelectionApi(APIView):
 
     @extend_schema(
         summary="Add or remove favourites, or submit them",
-        description="The first favourite needs a `name`. `submit: true` sends the selection (with an optional "
-        "`note`) to the photographer and locks it.",
+        description="The first favourite (or contact detail) needs a `name`; `name` and `email` may be changed "
+        "later on their own. `submit: true` sends the selection (with an optional `note`) to the photographer "
+        "and locks it.",
         parameters=[GRANT_PARAM],
         request=SelectionInputSerializer,
         responses={200: SelectionOutputSerializer, **errors(400, 401, 404, 409, 410)},
@@ -242,7 +239,9 @@ class SharedSelectionApi(APIView):
             raise ValidationError(
                 {"add": [f"Not photos of this gallery: {', '.join(str(m) for m in sorted(missing))}."]}
             )
-        if data.validated_data.get("add") or data.validated_data.get("remove") or data.validated_data.get("name"):
+        # An email on its own is kept too (a visitor who typed it expects it stored); like a first
+        # favourite, it needs a name when there is no selection yet.
+        if any(data.validated_data.get(key) for key in ("add", "remove", "name", "email")):
             services.selection_change(
                 link=link,
                 visitor=visitor,

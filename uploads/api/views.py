@@ -17,9 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsPhotographer
 from config.api import ErrorSerializer, errors
-from galleries.api.views import IsPhotographerOrReadOnly, _photo_out
-from galleries.errors import InvalidInput, NotFound, TooLarge, UnsupportedType
+from config.exceptions import InvalidInput, NotFound, TooLarge, UnsupportedType
+from config.schema import HeadOptionsSchema
+from galleries.api.presenters import photo_out
 from galleries.models import Gallery, Photo
 from uploads import services
 from uploads.api.serializers import (
@@ -40,14 +42,6 @@ STORAGE_FULL = {
         "retry later and the upload carries on.",
     )
 }
-
-
-class IsPhotographer(IsPhotographerOrReadOnly):
-    """Uploads are writes all the way: only active staff, even to read their state."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
 
 
 def _get_upload_for_user(request: Request, upload_id: uuid.UUID) -> Upload:
@@ -173,7 +167,16 @@ class UploadChunkApi(APIView):
         summary="Send one chunk",
         description="The raw bytes of chunk `index` (0-based; each chunk_size long, the last one the rest). "
         "Verified against X-Chunk-SHA256 before it is recorded. Idempotent: sending a chunk again is harmless.",
-        parameters=[OpenApiParameter("X-Chunk-SHA256", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+        parameters=[
+            OpenApiParameter(
+                "X-Chunk-SHA256",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                pattern="^[0-9a-fA-F]{64}$",
+                description="The chunk's SHA-256, 64 hex digits.",
+            )
+        ],
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={
             200: ChunkReceiptSerializer,
@@ -229,7 +232,7 @@ class UploadCompleteApi(APIView):
         except services.MissingChunks as exc:
             return Response({"detail": exc.message, "missing_chunks": exc.missing}, status=status.HTTP_409_CONFLICT)
         photo = Photo.objects.with_media().get(pk=photo.pk)
-        return Response({"photo": _photo_out(request, photo, can_edit=True)})
+        return Response({"photo": photo_out(request, photo, can_edit=True)})
 
 
 # --- Door 2: tus 1.0 -------------------------------------------------------------------------
@@ -238,6 +241,12 @@ TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration,concatenation"
 MAX_CONCAT_PARTS = 100
 TUS_CHECKSUMS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
+
+# Every tus request but OPTIONS names the protocol version, or gets 412.
+TUS_RESUMABLE = OpenApiParameter(
+    "Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, enum=[TUS_VERSION]
+)
+TUS_VERSION_MISSING = {412: OpenApiResponse(ErrorSerializer, description="Tus-Resumable missing or unsupported.")}
 
 
 def _tus_headers(response: HttpResponse) -> HttpResponse:
@@ -272,6 +281,7 @@ def parse_checksum(header: str) -> tuple[str, bytes] | None:
 
 class TusMixin:
     permission_classes = [IsPhotographer]
+    schema = HeadOptionsSchema()
     parser_classes: list = []
 
     def initial(self, request: Request, *args, **kwargs) -> None:
@@ -290,6 +300,14 @@ class TusMixin:
             return response
         return super().handle_exception(exc)
 
+    @extend_schema(
+        summary="tus: what this server supports",
+        description="Tus-Version, Tus-Extension, Tus-Max-Size and Tus-Checksum-Algorithm headers. "
+        "Needs no Tus-Resumable.",
+        request=None,
+        responses={204: OpenApiResponse(description="The capabilities, in headers."), **errors(401, 403, 404)},
+        tags=["tus"],
+    )
     def options(self, request: Request, *args, **kwargs) -> HttpResponse:
         response = HttpResponse(status=204)
         response["Tus-Version"] = TUS_VERSION
@@ -345,7 +363,7 @@ class TusCreateApi(TusMixin, APIView):
         "metadata needed, never a photo on its own); `Upload-Concat: final;<url> <url>` joins finished parts, "
         "in order, into one upload that is checked and added like any other.",
         parameters=[
-            OpenApiParameter("Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            TUS_RESUMABLE,
             OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER),
             OpenApiParameter("Upload-Metadata", OpenApiTypes.STR, OpenApiParameter.HEADER),
             OpenApiParameter("Upload-Concat", OpenApiTypes.STR, OpenApiParameter.HEADER),
@@ -354,7 +372,7 @@ class TusCreateApi(TusMixin, APIView):
         responses={
             201: OpenApiResponse(description="Created; Location names the upload."),
             **errors(400, 401, 403, 404, 409, 410, 413, 415, 422, 429),
-            412: OpenApiResponse(ErrorSerializer, description="Tus-Resumable missing or unsupported."),
+            **TUS_VERSION_MISSING,
             460: OpenApiResponse(description="Checksum mismatch."),
             **STORAGE_FULL,
         },
@@ -439,9 +457,11 @@ class TusDetailApi(TusMixin, APIView):
         summary="tus: offset of an upload",
         description="Upload-Offset and Upload-Length; Upload-Concat for a part or a final upload. An upload "
         "whose bytes have all arrived but whose completion was put off (a full disk) is completed now.",
+        parameters=[TUS_RESUMABLE],
         responses={
             200: OpenApiResponse(description="Upload-Offset and Upload-Length headers."),
-            **errors(401, 404, 409, 410, 413, 415, 422),
+            **errors(401, 403, 404, 409, 410, 413, 415, 422),
+            **TUS_VERSION_MISSING,
             **STORAGE_FULL,
         },
         tags=["tus"],
@@ -472,7 +492,7 @@ class TusDetailApi(TusMixin, APIView):
     @extend_schema(
         summary="tus: append bytes",
         parameters=[
-            OpenApiParameter("Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            TUS_RESUMABLE,
             OpenApiParameter("Upload-Offset", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
             OpenApiParameter("Upload-Checksum", OpenApiTypes.STR, OpenApiParameter.HEADER),
         ],
@@ -480,7 +500,7 @@ class TusDetailApi(TusMixin, APIView):
         responses={
             204: OpenApiResponse(description="Stored; Upload-Offset is the new offset."),
             **errors(400, 401, 404, 409, 410, 413, 415, 422, 429),
-            412: OpenApiResponse(ErrorSerializer, description="Tus-Resumable missing or unsupported."),
+            **TUS_VERSION_MISSING,
             460: OpenApiResponse(description="Checksum mismatch."),
             **STORAGE_FULL,
         },
@@ -498,7 +518,12 @@ class TusDetailApi(TusMixin, APIView):
 
     @extend_schema(
         summary="tus: terminate an upload",
-        responses={204: OpenApiResponse(description="Terminated."), **errors(401, 404, 409, 410)},
+        parameters=[TUS_RESUMABLE],
+        responses={
+            204: OpenApiResponse(description="Terminated."),
+            **errors(401, 403, 404, 409, 410),
+            **TUS_VERSION_MISSING,
+        },
         tags=["tus"],
     )
     def delete(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:

@@ -3,10 +3,12 @@ from __future__ import annotations
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
 
-from galleries import tasks
+from config.exceptions import Conflict
+from galleries import services
 from galleries.models import Asset, AssetStatus, Gallery
 
 
@@ -20,8 +22,6 @@ class Command(BaseCommand):
         mode.add_argument("--force", action="store_true", help="Rebuild every variant of every asset.")
 
     def handle(self, *args, gallery: str | None, missing: bool, force: bool, **options) -> None:
-        from django.conf import settings
-
         assets = Asset.objects.all()
         if gallery:
             found = Gallery.objects.filter(slug=gallery).first()
@@ -40,10 +40,12 @@ class Command(BaseCommand):
         counts: dict[str, int] = {}
         started = time.monotonic()
         for done, asset_id in enumerate(ids, start=1):
-            Asset.objects.filter(pk=asset_id).exclude(status=AssetStatus.PROCESSING).update(
-                status=AssetStatus.PENDING, attempts=0
-            )
-            result = tasks.process_asset(asset_id, force=force)
+            asset = Asset.objects.filter(pk=asset_id).first()
+            try:
+                # The same service as the API and the admin, built here and now instead of queued.
+                result = services.asset_reprocess(asset=asset, force=force, wait=True) if asset else "gone"
+            except Conflict:
+                result = "skipped"  # a worker has it right now
             counts[result] = counts.get(result, 0) + 1
             self._progress(done, total)
         if total:

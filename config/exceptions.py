@@ -1,6 +1,8 @@
-"""Domain errors raised by services; every door maps them to its own way of saying no.
+"""Domain errors raised by services of every app; every door maps them to its own way of saying no.
 
-Pure module: no request, no models, so it can be raised from pure helpers too.
+Here, in config, because every app raises them and every app may depend on config (the API's
+exception handler in config/api.py, the pages' answers in each app's views). Pure module: no
+request, no models, so it can be raised from pure helpers too.
 """
 
 from __future__ import annotations

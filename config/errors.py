@@ -7,6 +7,7 @@ them touches the database: they are also what a visitor sees while it is down.
 
 from __future__ import annotations
 
+import re
 import sys
 
 from django.db import InterfaceError, OperationalError
@@ -19,8 +20,13 @@ API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 30
 
 
+# The guest drop box's tus door lives under its share link (/s/<token>/tus/…) but is an API too:
+# a tus client reads JSON errors there, not the site's pages (issue 10, the schema says so).
+GUEST_TUS_PATH = re.compile(r"^/s/[^/]+/tus/")
+
+
 def is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX)
+    return request.path_info.startswith(API_PREFIX) or GUEST_TUS_PATH.match(request.path_info) is not None
 
 
 def json_error(detail: str, status: int, **headers: str) -> JsonResponse:

@@ -1,23 +1,74 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from galleries.media import media_url
 from galleries.models import Gallery, Layout, Photo, Visibility
 from galleries.privacy import FieldRule
 
+# What each kind of field takes in a JSON body. DRF would also read 0 as "0", "true" and 1 as true
+# and "5" as 5; the schema says string, boolean and integer, so those are refused here.
+_JSON_TYPES: list[tuple[type[serializers.Field], tuple[type, ...], str]] = [
+    (serializers.BooleanField, (bool,), "Must be true or false."),
+    (serializers.IntegerField, (int,), "Must be a whole number."),
+    (serializers.CharField, (str,), "Must be a string."),
+    (serializers.ChoiceField, (str,), "Must be a string."),
+    (serializers.UUIDField, (str,), "Must be a string."),
+    (serializers.DateTimeField, (str,), "Must be a string."),
+]
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    if value is None:
+        return None  # null is the field's own business (allow_null)
+    if isinstance(field, serializers.ListField):
+        if not isinstance(value, list):
+            return "Must be a list."
+        errors = [_json_type_error(field.child, item) for item in value]
+        return next((error for error in errors if error), None)
+    for kind, types, message in _JSON_TYPES:
+        if isinstance(field, kind):
+            wrong = not isinstance(value, types) or (kind is serializers.IntegerField and isinstance(value, bool))
+            if wrong:
+                return message
+            break
+    # maxLength counts the string as sent; DRF would count it after trimming its whitespace.
+    max_length = getattr(field, "max_length", None)
+    if isinstance(value, str) and max_length is not None and len(value) > max_length:
+        return f"Ensure this field has no more than {max_length} characters."
+    return None
+
 
 class StrictMixin:
-    """Refuse fields the endpoint does not know, instead of silently ignoring them."""
+    """Refuse what the endpoint does not know or a JSON body gives in the wrong type.
+
+    An object is required (a JSON array or a string is refused), fields it does not know are
+    refused instead of silently ignored, and in a JSON body each value has its field's JSON type.
+    Form bodies (QueryDict) carry only strings and are left to the fields' own parsing.
+    """
 
     def to_internal_value(self, data: Any) -> Any:
-        if hasattr(data, "keys"):
-            unknown = set(data.keys()) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [f"Expected an object, got {type(data).__name__}."]}
+            )
+        unknown = set(data.keys()) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        if not isinstance(data, QueryDict):
+            wrong = {
+                name: [error]
+                for name, value in data.items()
+                if (error := _json_type_error(self.fields[name], value)) is not None
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
 
@@ -217,3 +268,20 @@ class HealthSerializer(serializers.Serializer):
     storage = serializers.CharField()
     queue = serializers.CharField()
     queued_tasks = serializers.IntegerField(allow_null=True)
+
+
+class GalleryPageSerializer(serializers.Serializer):
+    """One page of galleries (cursor pagination: follow `next` and `previous`)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last one.")
+    previous = serializers.URLField(allow_null=True, help_text="The page before, or null on the first one.")
+    results = GalleryOutputSerializer(many=True)
+
+
+class PhotoPageSerializer(serializers.Serializer):
+    """One page of photos (page-number pagination)."""
+
+    count = serializers.IntegerField(help_text="How many photos in all pages.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last one.")
+    previous = serializers.URLField(allow_null=True, help_text="The page before, or null on the first one.")
+    results = PhotoOutputSerializer(many=True)

@@ -350,3 +350,58 @@ def test_photo_urls_are_signed_media_urls(alice, api_for, client, photo, django_
     assert "s=" in variant["url"] and "e=" in variant["url"]
     assert client.get(variant["url"]).status_code == 200
     assert client.get(variant["url"].split("?")[0]).status_code == 403
+
+
+# --- input the schema does not allow is refused (issue 10) ---------------------------------
+
+
+def test_a_trash_flag_that_is_not_true_or_false_is_refused(alice, api_for, gallery):
+    response = api_for(alice).get("/api/v1/galleries?trash=107")
+    assert response.status_code == 400
+    assert response.json() == {"trash": ["Must be true or false."]}
+    assert api_for(alice).get("/api/v1/galleries?trash=false").json()["results"][0]["id"] == str(gallery.pk)
+
+
+def test_an_invalid_cursor_is_bad_input_not_a_missing_page(alice, api_for, gallery):
+    response = api_for(alice).get("/api/v1/galleries?cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+
+
+def test_alt_text_must_be_a_string(alice, api_for, photo):
+    response = api_for(alice).patch(f"/api/v1/photos/{photo.pk}", {"alt": 0, "title": "Kept?"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"alt": ["Must be a string."]}
+    photo.refresh_from_db()
+    assert photo.alt == "" and photo.title == ""
+
+
+def test_json_types_are_what_the_schema_says(alice, api_for, gallery):
+    api = api_for(alice)
+    for body, field in [
+        ({"show_metadata": "true"}, "show_metadata"),
+        ({"show_metadata": 1}, "show_metadata"),
+        ({"title": 5}, "title"),
+        ({"cover": 7}, "cover"),
+    ]:
+        response = api.patch(f"/api/v1/galleries/{gallery.pk}", body, format="json")
+        assert response.status_code == 400, body
+        assert list(response.json()) == [field]
+    gallery.refresh_from_db()
+    assert gallery.title == "Wedding" and gallery.show_metadata is False
+
+
+def test_a_patch_body_that_is_not_an_object_is_refused(alice, api_for, gallery, photo):
+    for url in (f"/api/v1/galleries/{gallery.pk}", f"/api/v1/photos/{photo.pk}"):
+        response = api_for(alice).patch(url, [], format="json")
+        assert response.status_code == 400
+        assert response.json() == {"non_field_errors": ["Expected an object, got list."]}
+
+
+def test_a_page_that_is_not_a_number_is_bad_input(alice, api_for, gallery, add_photo):
+    add_photo(gallery)
+    for page in ("0", "abc", "-1", "last"):
+        response = api_for(alice).get(f"/api/v1/galleries/{gallery.pk}/photos?page={page}")
+        assert response.status_code == 400, page
+        assert list(response.json()) == ["page"]
+    assert api_for(alice).get(f"/api/v1/galleries/{gallery.pk}/photos?page=1").json()["count"] == 1

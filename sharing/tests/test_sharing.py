@@ -379,3 +379,46 @@ def test_zip_and_single_downloads_work_from_s3(alice, s3_storage, make_shared, c
     assert single.status_code == 302  # presigned, straight from the bucket
     fetched = requests.get(single["Location"], timeout=10)
     assert fetched.status_code == 200 and fetched.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_deleting_a_link_closes_its_address_through_the_api_and_the_admin(alice, api_for, client_for, make_shared):
+    gallery, photos, link = make_shared()
+    other = services.share_link_create(gallery=gallery, label="Printer")
+    # Visitors chose favourites through the first link: they go with it.
+    services.selection_change(link=link, visitor="v1", add=[photos[0]], name="Anna")
+    assert Client().get(f"/s/{link.token}/").status_code == 200
+    assert api_for(alice).delete(f"/api/v1/share-links/{link.pk}").status_code == 204
+    assert Client().get(f"/s/{link.token}/").status_code == 404
+    assert not ShareLink.objects.filter(pk=link.pk).exists() and not Selection.objects.filter(link_id=link.pk).exists()
+    data = {
+        "title": gallery.title, "description": "", "visibility": "private", "default_layout": "masonry",
+        "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0",
+        "share_links-TOTAL_FORMS": "1", "share_links-INITIAL_FORMS": "1",
+        "share_links-0-id": str(other.pk), "share_links-0-gallery": str(gallery.pk),
+        "share_links-0-label": "Printer", "share_links-0-DELETE": "on",
+    }  # fmt: skip
+    response = client_for(alice).post(f"/admin/galleries/gallery/{gallery.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Client().get(f"/s/{other.token}/").status_code == 404
+    assert not gallery.share_links.exists()
+
+
+def test_an_email_alone_is_kept_once_the_visitor_has_given_a_name(make_shared, client):
+    _, photos, link = make_shared()
+    url = f"/api/v1/shared/{link.token}/selection"
+    first = client.post(url, {"email": "anna@example.com"}, content_type="application/json")
+    assert first.status_code == 400 and "name" in first.json()["detail"]
+    assert not Selection.objects.exists()
+    client.post(url, {"add": [str(photos[0].pk)], "name": "Anna"}, content_type="application/json")
+    later = client.post(url, {"email": "anna@example.com"}, content_type="application/json")
+    assert later.status_code == 200 and later.json()["email"] == "anna@example.com"
+    assert Selection.objects.get().email == "anna@example.com"
+
+
+def test_a_note_over_its_limit_is_refused_as_sent_not_after_trimming(make_shared, client):
+    _, photos, link = make_shared()
+    url = f"/api/v1/shared/{link.token}/selection"
+    client.post(url, {"add": [str(photos[0].pk)], "name": "Anna"}, content_type="application/json")
+    response = client.post(url, {"submit": True, "note": " " + "n" * 2000}, content_type="application/json")
+    assert response.status_code == 400 and list(response.json()) == ["note"]
+    assert Selection.objects.get().submitted_at is None

@@ -28,16 +28,11 @@ Prints PASS/MISS lines and exits 0 either way (it is a report).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import io
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,8 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _harness import Project, Server, loadavg, rss_bytes, start_gunicorn, verdict
 
 MiB = 1 << 20
 CHUNK = 8 * MiB
@@ -170,100 +164,7 @@ def prime_memory(workdir: Path, nbytes: int) -> float:
     return time.perf_counter() - started
 
 
-# --- The web server ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    base: str
-    log_path: Path
-    log_file: Any = None
-
-    def log_problems(self) -> list[str]:
-        """Lines of the gunicorn log that speak of trouble (tracebacks, errors, timeouts)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return []
-        words = ("Traceback", " ERROR ", "CRITICAL", "WORKER TIMEOUT", "Internal Server Error", "SIGKILL")
-        return [line for line in text.splitlines() if any(word in line for word in words)]
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def worker_pids(self) -> list[int]:
-        pids: list[int] = []
-        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                pids.extend(int(p) for p in (task / "children").read_text().split())
-        return pids
-
-    def stop(self) -> None:
-        try:
-            if self.process.poll() is not None:
-                return
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        finally:
-            if self.log_file is not None:
-                self.log_file.close()
-
-
-def start_server(env: dict[str, str], workdir: Path) -> Server:
-    import requests
-
-    port = free_port()
-    log_path = workdir / "gunicorn.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed with the work dir
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--threads", "4", "--timeout", "120",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    server = Server(process=process, base=f"http://127.0.0.1:{port}", log_path=log_path, log_file=log)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            response = requests.get(f"{server.base}/api/v1/health", timeout=5)
-            if response.status_code == 200 and len(server.worker_pids()) >= 2:
-                return server
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(f"gunicorn did not become healthy in 60 s:\n{server.log_tail()}")
-        time.sleep(0.2)
-
-
 # --- Memory --------------------------------------------------------------------------------
-
-
-def rss_bytes(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -453,43 +354,225 @@ def tus_door(server: Server, token: str, gallery_id: str, path: Path, sha256: st
 # --- Main ----------------------------------------------------------------------------------
 
 
-def setup_project(workdir: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "UPLOAD_TEMP_DIR": str(workdir / "uploads"),
-        "STATIC_ROOT": str(workdir / "static"),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "MAX_UPLOAD_SIZE": "2GB",
-        "UPLOAD_CHUNK_SIZE": "8MB",
-        "LOG_LEVEL": "WARNING",
-    }
-    # Local services only: no S3, no Redis, not the test settings.
-    for name in [n for n in env if n.startswith("S3_")] + ["REDIS_URL", "DJANGO_TESTING", "DJANGO_BEHIND_PROXY"]:
-        env.pop(name, None)
-        os.environ.pop(name, None)
-    os.environ.update(env)
-    return env
-
-
 def mibps(size: int, seconds: float) -> float:
     return size / MiB / seconds
 
 
-def _loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "unknown"
-
-
 def _spread(values: list[float]) -> str:
     return "runs: " + ", ".join(f"{v:.0f}" for v in values)
+
+
+@dataclass
+class Run:
+    """One run of the bench: the project, the server, what was measured, what went wrong."""
+
+    args: argparse.Namespace
+    project: Project
+    server: Server | None = None
+    token: str = ""
+    gallery_id: str = ""
+    results: dict[str, list[float]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def workdir(self) -> Path:
+        return self.project.workdir
+
+    def setup(self) -> None:
+        """The project (production-like, 2 GB uploads, 8 MB chunks), an owner, a gallery, a token, gunicorn."""
+        self.project.migrate(collectstatic=True)  # DEBUG off needs the manifest
+        from django.conf import settings
+        from django.db import connection
+        from knox.models import AuthToken
+
+        from accounts.models import User
+        from galleries.services import gallery_create
+
+        assert settings.MAX_UPLOAD_SIZE == 2 * 1024**3 and not settings.DEBUG and settings.UPLOAD_CHUNK_SIZE == CHUNK
+        owner = User.objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(16))
+        self.gallery_id = str(gallery_create(owner=owner, title="Ingest", visibility="private").pk)
+        self.token = AuthToken.objects.create(user=owner)[1]
+        connection.close()
+        print(f"  load average before: {loadavg()}")
+        print(
+            f"ingest: {os.cpu_count()} cores, chunk {CHUNK // MiB} MiB,"
+            f" MAX_UPLOAD_SIZE {settings.MAX_UPLOAD_SIZE // MiB} MiB,"
+            f" DEBUG={settings.DEBUG}, door 1 with {self.args.parallel} parallel"
+            f" PUT{'s' if self.args.parallel > 1 else ''}"
+        )
+        self.server = start_gunicorn(self.project, workers=2, threads=4, timeout=120)
+        print(f"  gunicorn up at {self.server.base}, workers {self.server.worker_pids()}")
+
+    def record(self, key: str, value: float) -> None:
+        self.results.setdefault(key, []).append(value)
+
+    def prime(self, size: int) -> None:
+        os.sync()
+        if not self.args.no_prime:
+            prime_memory(self.workdir, int(size * PRIME_FACTOR))
+
+    def measure(self, label: str, key: str, size: int, action: Callable[[], tuple[float, str]]) -> None:
+        """One timed upload with the workers' RSS sampled; recorded under key (and key_rss)."""
+        assert self.server is not None
+        self.prime(size)
+        try:
+            with RssSampler(self.server) as sampler:
+                seconds, note = action()
+        except Exception as exc:
+            self.problems.append(f"{label}: {exc}")
+            print(f"  {label}: FAILED: {exc}")
+            traceback.print_exc(limit=3)
+            print(f"  gunicorn log tail:\n{self.server.log_tail(30)}")
+            return
+        rate = mibps(size, seconds)
+        self.record(key, rate)
+        self.record(f"{key}_rss", sampler.growth_mb)
+        bound = self.results["bound"][-1] if size == SIZE_SMALL and self.results.get("bound") else None
+        ratio = f" = {rate / bound:.0%} of this round's bound" if bound else ""
+        print(f"  {label}: {seconds:.2f} s = {rate:.0f} MiB/s{ratio}{note}")
+        print(f"    {sampler.describe()}")
+
+    def via_chunks(self, path: Path, size: int, sha: str, parallel: int) -> Callable[[], tuple[float, str]]:
+        def action() -> tuple[float, str]:
+            assert self.server is not None
+            seconds, _, complete_s = chunk_door(
+                self.server, self.token, self.gallery_id, path, size, sha, parallel=parallel, name=path.name
+            )
+            return seconds, f" (complete: {complete_s:.2f} s; photo sha256 matches)"
+
+        return action
+
+    def via_tus(self, path: Path, sha: str) -> Callable[[], tuple[float, str]]:
+        def action() -> tuple[float, str]:
+            assert self.server is not None
+            seconds, _ = tus_door(self.server, self.token, self.gallery_id, path, sha, name=path.name)
+            return seconds, " (complete in the database; sha256 matches)"
+
+        return action
+
+    def warm_up(self) -> None:
+        """The first requests a worker serves import code and fill caches: six small uploads, not counted."""
+        assert self.server is not None
+        seed = 100
+        for _ in range(3):
+            for door in ("chunks", "tus"):
+                seed += 1
+                tiny = self.workdir / f"warm-{seed}.jpg"
+                tiny_sha = make_jpeg_file(tiny, 256 * 1024, seed=seed)
+                if door == "chunks":
+                    chunk_door(
+                        self.server, self.token, self.gallery_id, tiny, 256 * 1024, tiny_sha, parallel=1, name=tiny.name
+                    )
+                else:
+                    tus_door(self.server, self.token, self.gallery_id, tiny, tiny_sha, name=tiny.name)
+                tiny.unlink()
+        rss = RssSampler(self.server)._sample()[0] / MiB
+        print(f"  warmed up with 6 small uploads; gunicorn workers' RSS {rss:.0f} MB")
+
+    def rounds(self) -> None:
+        """Interleaved rounds, fresh bytes each: the upper bound, door 1 (parallel, then sequential), door 2."""
+        rounds = 1 if self.args.quick else ROUNDS
+        for round_no in range(1, rounds + 1):
+            files = {kind: self.workdir / f"{kind}{round_no}.jpg" for kind in ("par", "seq", "tus")}
+            shas = {
+                kind: make_jpeg_file(path, SIZE_SMALL, seed=10 * round_no + n)
+                for n, (kind, path) in enumerate(files.items())
+            }
+            if round_no == 1:
+                check_jpeg_accepted(files["par"])
+            print(f"  round {round_no}/{rounds}: three fresh {SIZE_SMALL // MiB} MiB padded JPEGs")
+            self.prime(SIZE_SMALL)
+            bound_s, fsync_s = upper_bound(files["par"], SIZE_SMALL, self.workdir)
+            self.record("bound", mibps(SIZE_SMALL, bound_s))
+            print(
+                f"  upper bound in process (sha+pwrite per chunk, re-hash, copy+fsync): {bound_s:.2f} s"
+                f" = {mibps(SIZE_SMALL, bound_s):.0f} MiB/s (of which fsync {fsync_s:.2f} s)"
+            )
+            parallel = self.args.parallel
+            self.measure(
+                f"door 1 (chunks, {parallel} parallel) {SIZE_SMALL // MiB} MiB",
+                "chunks",
+                SIZE_SMALL,
+                self.via_chunks(files["par"], SIZE_SMALL, shas["par"], parallel),
+            )
+            if parallel != 1:
+                self.measure(
+                    f"door 1 (chunks, sequential, for comparison) {SIZE_SMALL // MiB} MiB",
+                    "chunks_seq",
+                    SIZE_SMALL,
+                    self.via_chunks(files["seq"], SIZE_SMALL, shas["seq"], 1),
+                )
+            self.measure(
+                f"door 2 (tus, tuspy) {SIZE_SMALL // MiB} MiB",
+                "tus",
+                SIZE_SMALL,
+                self.via_tus(files["tus"], shas["tus"]),
+            )
+            for path in files.values():
+                path.unlink()
+
+    def memory_runs(self) -> None:
+        """1 GiB through each door (not with --quick): the workers' RSS growth."""
+        if self.args.quick:
+            return
+        big = self.workdir / "big-chunks.jpg"
+        big_sha = make_jpeg_file(big, SIZE_LARGE, seed=3)
+        self.measure(
+            f"memory: door 1 (chunks, {self.args.parallel} parallel) {SIZE_LARGE // MiB} MiB",
+            "chunks_1g",
+            SIZE_LARGE,
+            self.via_chunks(big, SIZE_LARGE, big_sha, self.args.parallel),
+        )
+        big.unlink()
+        big = self.workdir / "big-tus.jpg"
+        big_sha = make_jpeg_file(big, SIZE_LARGE, seed=4)
+        self.measure(f"memory: door 2 (tus) {SIZE_LARGE // MiB} MiB", "tus_1g", SIZE_LARGE, self.via_tus(big, big_sha))
+        big.unlink()
+
+    def check_log(self) -> None:
+        assert self.server is not None
+        trouble = self.server.log_problems()
+        if trouble:
+            self.problems.append(f"gunicorn log has {len(trouble)} line(s) of trouble (tail below)")
+            print(f"  gunicorn log tail:\n{self.server.log_tail(60)}")
+        else:
+            print("  gunicorn log: no tracebacks, errors or worker timeouts")
+
+    def summary(self, run_started: float) -> None:
+        results, args = self.results, self.args
+        print("summary:")
+        best = {key: max(values) for key, values in results.items() if values and not key.endswith("_rss")}
+        bound = best.get("bound")
+        if bound:
+            print(f"  bound: best of {len(results['bound'])} = {bound:.0f} MiB/s ({_spread(results['bound'])})")
+        sequential = best.get("chunks_seq")
+        if sequential and bound:
+            print(
+                f"  (chunk door, sequential PUTs: best {sequential:.0f} MiB/s = {sequential / bound:.0%} of the bound)"
+            )
+        for key, label in (("chunks", f"chunk door ({args.parallel} parallel)"), ("tus", "tus door")):
+            rate = best.get(key)
+            ratio = rate / bound if rate and bound else None
+            shown = (
+                f"best {rate:.0f} MiB/s ({_spread(results[key])}) = {ratio:.0%} of {bound:.0f} MiB/s"
+                if ratio
+                else "no result"
+            )
+            print(
+                f"  {label} >= {TARGET_RATIO:.0%} of the bound: {shown} -> {verdict(ratio and ratio >= TARGET_RATIO)}"
+            )
+        memory_key = "chunks_1g_rss" if not args.quick else "chunks_rss"
+        growth = max(results[memory_key]) if results.get(memory_key) else None
+        what = "1 GiB chunk upload" if not args.quick else f"{SIZE_SMALL // MiB} MiB chunk upload (--quick)"
+        shown = f"+{growth:.1f} MB during a {what}" if growth is not None else "no result"
+        memory_ok = growth is not None and growth <= TARGET_RSS_MB
+        print(f"  web RSS growth <= {TARGET_RSS_MB:.0f} MB: {shown} -> {verdict(memory_ok)}")
+        if results.get("tus_1g_rss"):
+            print(f"  (tus 1 GiB: +{results['tus_1g_rss'][0]:.1f} MB, {results['tus_1g'][0]:.0f} MiB/s)")
+        for problem in self.problems:
+            print(f"  problem: {problem}")
+        print(f"  load average after: {loadavg()} (other processes on this 2-core machine add noise)")
+        print(f"  total {time.perf_counter() - run_started:.0f} s")
 
 
 def main() -> None:
@@ -500,195 +583,23 @@ def main() -> None:
     args = parser.parse_args()
 
     run_started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="cs-ingest-"))
-    server: Server | None = None
-    results: dict[str, list[float]] = {}
-    problems: list[str] = []
+    run = Run(args, Project.create("ingest", production=True, MAX_UPLOAD_SIZE="2GB", UPLOAD_CHUNK_SIZE="8MB"))
     try:
-        env = setup_project(workdir)
-        import django
-
-        django.setup()
-        from django.conf import settings
-        from django.core.management import call_command
-        from django.db import connection
-        from knox.models import AuthToken
-
-        from accounts.models import User
-        from galleries.services import gallery_create
-
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off needs the manifest
-        assert settings.MAX_UPLOAD_SIZE == 2 * 1024**3 and not settings.DEBUG and settings.UPLOAD_CHUNK_SIZE == CHUNK
-        owner = User.objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(16))
-        gallery_id = str(gallery_create(owner=owner, title="Ingest", visibility="private").pk)
-        token = AuthToken.objects.create(user=owner)[1]
-        connection.close()
-        print(f"  load average before: {_loadavg()}")
-        print(
-            f"ingest: {os.cpu_count()} cores, chunk {CHUNK // MiB} MiB,"
-            f" MAX_UPLOAD_SIZE {settings.MAX_UPLOAD_SIZE // MiB} MiB,"
-            f" DEBUG={settings.DEBUG}, door 1 with {args.parallel} parallel PUT{'s' if args.parallel > 1 else ''}"
-        )
-
-        server = start_server(env, workdir)
-        print(f"  gunicorn up at {server.base}, workers {server.worker_pids()}")
-
-        def record(key: str, value: float) -> None:
-            results.setdefault(key, []).append(value)
-
-        def prime(size: int) -> None:
-            os.sync()
-            if not args.no_prime:
-                prime_memory(workdir, int(size * PRIME_FACTOR))
-
-        def run(label: str, key: str, size: int, action: Callable[[], tuple[float, str]]) -> None:
-            prime(size)
-            try:
-                with RssSampler(server) as sampler:
-                    seconds, note = action()
-            except Exception as exc:
-                problems.append(f"{label}: {exc}")
-                print(f"  {label}: FAILED: {exc}")
-                traceback.print_exc(limit=3)
-                print(f"  gunicorn log tail:\n{server.log_tail(30)}")
-                return
-            rate = mibps(size, seconds)
-            record(key, rate)
-            record(f"{key}_rss", sampler.growth_mb)
-            bound = results["bound"][-1] if size == SIZE_SMALL and results.get("bound") else None
-            ratio = f" = {rate / bound:.0%} of this round's bound" if bound else ""
-            print(f"  {label}: {seconds:.2f} s = {rate:.0f} MiB/s{ratio}{note}")
-            print(f"    {sampler.describe()}")
-
-        # Warm-up: the first requests a worker serves import code and fill caches; not counted.
-        seed = 100
-        for _ in range(3):
-            for door in ("chunks", "tus"):
-                seed += 1
-                tiny = workdir / f"warm-{seed}.jpg"
-                tiny_sha = make_jpeg_file(tiny, 256 * 1024, seed=seed)
-                if door == "chunks":
-                    chunk_door(server, token, gallery_id, tiny, 256 * 1024, tiny_sha, parallel=1, name=tiny.name)
-                else:
-                    tus_door(server, token, gallery_id, tiny, tiny_sha, name=tiny.name)
-                tiny.unlink()
-        print(f"  warmed up with 6 small uploads; gunicorn workers' RSS {RssSampler(server)._sample()[0] / MiB:.0f} MB")
-
-        def via_chunks(path: Path, size: int, sha: str, parallel: int) -> Callable[[], tuple[float, str]]:
-            def action() -> tuple[float, str]:
-                seconds, _, complete_s = chunk_door(
-                    server, token, gallery_id, path, size, sha, parallel=parallel, name=path.name
-                )
-                return seconds, f" (complete: {complete_s:.2f} s; photo sha256 matches)"
-
-            return action
-
-        def via_tus(path: Path, sha: str) -> Callable[[], tuple[float, str]]:
-            def action() -> tuple[float, str]:
-                seconds, _ = tus_door(server, token, gallery_id, path, sha, name=path.name)
-                return seconds, " (complete in the database; sha256 matches)"
-
-            return action
-
-        rounds = 1 if args.quick else ROUNDS
-        for round_no in range(1, rounds + 1):
-            files = {kind: workdir / f"{kind}{round_no}.jpg" for kind in ("par", "seq", "tus")}
-            shas = {
-                kind: make_jpeg_file(path, SIZE_SMALL, seed=10 * round_no + n)
-                for n, (kind, path) in enumerate(files.items())
-            }
-            if round_no == 1:
-                check_jpeg_accepted(files["par"])
-            print(f"  round {round_no}/{rounds}: three fresh {SIZE_SMALL // MiB} MiB padded JPEGs")
-            prime(SIZE_SMALL)
-            bound_s, fsync_s = upper_bound(files["par"], SIZE_SMALL, workdir)
-            record("bound", mibps(SIZE_SMALL, bound_s))
-            print(
-                f"  upper bound in process (sha+pwrite per chunk, re-hash, copy+fsync): {bound_s:.2f} s"
-                f" = {mibps(SIZE_SMALL, bound_s):.0f} MiB/s (of which fsync {fsync_s:.2f} s)"
-            )
-            run(
-                f"door 1 (chunks, {args.parallel} parallel) {SIZE_SMALL // MiB} MiB",
-                "chunks",
-                SIZE_SMALL,
-                via_chunks(files["par"], SIZE_SMALL, shas["par"], args.parallel),
-            )
-            if args.parallel != 1:
-                run(
-                    f"door 1 (chunks, sequential, for comparison) {SIZE_SMALL // MiB} MiB",
-                    "chunks_seq",
-                    SIZE_SMALL,
-                    via_chunks(files["seq"], SIZE_SMALL, shas["seq"], 1),
-                )
-            run(f"door 2 (tus, tuspy) {SIZE_SMALL // MiB} MiB", "tus", SIZE_SMALL, via_tus(files["tus"], shas["tus"]))
-            for path in files.values():
-                path.unlink()
-
-        if not args.quick:
-            big = workdir / "big-chunks.jpg"
-            big_sha = make_jpeg_file(big, SIZE_LARGE, seed=3)
-            run(
-                f"memory: door 1 (chunks, {args.parallel} parallel) {SIZE_LARGE // MiB} MiB",
-                "chunks_1g",
-                SIZE_LARGE,
-                via_chunks(big, SIZE_LARGE, big_sha, args.parallel),
-            )
-            big.unlink()
-            big = workdir / "big-tus.jpg"
-            big_sha = make_jpeg_file(big, SIZE_LARGE, seed=4)
-            run(f"memory: door 2 (tus) {SIZE_LARGE // MiB} MiB", "tus_1g", SIZE_LARGE, via_tus(big, big_sha))
-            big.unlink()
-
-        trouble = server.log_problems()
-        if trouble:
-            problems.append(f"gunicorn log has {len(trouble)} line(s) of trouble (tail below)")
-            print(f"  gunicorn log tail:\n{server.log_tail(60)}")
-        else:
-            print("  gunicorn log: no tracebacks, errors or worker timeouts")
+        run.setup()
+        run.warm_up()
+        run.rounds()
+        run.memory_runs()
+        run.check_log()
     except Exception as exc:
-        problems.append(f"setup: {exc}")
+        run.problems.append(f"setup: {exc}")
         traceback.print_exc()
-        if server is not None:
-            print(f"  gunicorn log tail:\n{server.log_tail()}")
+        if run.server is not None:
+            print(f"  gunicorn log tail:\n{run.server.log_tail()}")
     finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-    print("summary:")
-    best = {key: max(values) for key, values in results.items() if values and not key.endswith("_rss")}
-    bound = best.get("bound")
-
-    def verdict(ok: bool | None) -> str:
-        return "PASS" if ok else "MISS"
-
-    if bound:
-        print(f"  bound: best of {len(results['bound'])} = {bound:.0f} MiB/s ({_spread(results['bound'])})")
-    sequential = best.get("chunks_seq")
-    if sequential and bound:
-        print(f"  (chunk door, sequential PUTs: best {sequential:.0f} MiB/s = {sequential / bound:.0%} of the bound)")
-    for key, label in (("chunks", f"chunk door ({args.parallel} parallel)"), ("tus", "tus door")):
-        rate = best.get(key)
-        ratio = rate / bound if rate and bound else None
-        shown = (
-            f"best {rate:.0f} MiB/s ({_spread(results[key])}) = {ratio:.0%} of {bound:.0f} MiB/s"
-            if ratio
-            else "no result"
-        )
-        print(f"  {label} >= {TARGET_RATIO:.0%} of the bound: {shown} -> {verdict(ratio and ratio >= TARGET_RATIO)}")
-    memory_key = "chunks_1g_rss" if not args.quick else "chunks_rss"
-    growth = max(results[memory_key]) if results.get(memory_key) else None
-    what = "1 GiB chunk upload" if not args.quick else f"{SIZE_SMALL // MiB} MiB chunk upload (--quick)"
-    shown = f"+{growth:.1f} MB during a {what}" if growth is not None else "no result"
-    memory_ok = growth is not None and growth <= TARGET_RSS_MB
-    print(f"  web RSS growth <= {TARGET_RSS_MB:.0f} MB: {shown} -> {verdict(memory_ok)}")
-    if results.get("tus_1g_rss"):
-        print(f"  (tus 1 GiB: +{results['tus_1g_rss'][0]:.1f} MB, {results['tus_1g'][0]:.0f} MiB/s)")
-    for problem in problems:
-        print(f"  problem: {problem}")
-    print(f"  load average after: {_loadavg()} (other processes on this 2-core machine add noise)")
-    print(f"  total {time.perf_counter() - run_started:.0f} s")
+        if run.server is not None:
+            run.server.stop()
+        run.project.remove()
+    run.summary(run_started)
 
 
 if __name__ == "__main__":

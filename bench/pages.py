@@ -28,20 +28,14 @@ import os
 import pstats
 import random
 import secrets
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _harness import HOST, ROOT, Project, Server, start_gunicorn, verdict
 
 PHOTOS = int(os.environ.get("PAGES_PHOTOS", "5000"))
 CONNS = int(os.environ.get("PAGES_CONNS", "4"))
@@ -51,8 +45,7 @@ WARMUP_S = 1.0
 PAGE = 50
 TARGET = 0.5
 PROFILE_REQUESTS = 200
-HOST = "127.0.0.1"
-SETTINGS = "bench.pages_settings"
+SETTINGS = "bench._pages_settings"
 
 _B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 # (name, box width, box height, fit), as in settings.IMAGE_VARIANTS.
@@ -99,27 +92,7 @@ def baseline_items(body: bytes) -> int:
     return len(json.loads(body))
 
 
-# --- Throwaway state -------------------------------------------------------------------------
-
-
-def make_env(workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("S3_") and k not in ("REDIS_URL", "DJANGO_TESTING")}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-            "MEDIA_ROOT": str(workdir / "media"),
-            "STATIC_ROOT": str(workdir / "static"),  # empty: WhiteNoise finds a directory, nothing to serve
-            "UPLOAD_TEMP_DIR": str(workdir / "uploads"),
-            "DJANGO_SETTINGS_MODULE": SETTINGS,
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": HOST,
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
-        }
-    )
-    return env
+# --- Seeding ---------------------------------------------------------------------------------
 
 
 def fake_blurhash(rng: random.Random) -> str:
@@ -269,36 +242,6 @@ def profile(path: str, requests: int = PROFILE_REQUESTS) -> str:
 # --- Server and load -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{HOST}:{port}"]
-    cmd += ["--workers", "2", "--threads", "1", "--chdir", str(ROOT)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def wait_ready(server: subprocess.Popen, port: int, path: str, log: Path, timeout: float = 30.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=5)
-            conn.request("GET", path)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
 def drive(port: int, ep: Endpoint, seconds: float, record: bool) -> None:
     """CONNS threads, each a keep-alive connection, requesting ep.path until the deadline."""
     lock = threading.Lock()
@@ -353,94 +296,92 @@ def server_warnings(log: Path) -> list[str]:
 # --- Main ------------------------------------------------------------------------------------
 
 
+def seed_gallery(project: Project) -> list[Endpoint]:
+    """The throwaway project with the gallery seeded; the three endpoints to compare."""
+    from django.conf import settings
+
+    project.migrate()
+    assert not settings.DEBUG and settings.ROOT_URLCONF == "bench._pages_urls" and not settings.USE_S3
+    started = time.perf_counter()
+    slug, gallery_id = seed(PHOTOS)
+    print(f"pages: gallery of {PHOTOS} ready photos x 8 variants seeded in {time.perf_counter() - started:.1f} s")
+    print(f"  gunicorn 2 sync workers, {CONNS} client connections (threads), {os.cpu_count()} cores")
+    return [
+        Endpoint("page", f"/g/{slug}/", html_items),
+        Endpoint("api", f"/api/v1/galleries/{gallery_id}/photos", api_items),
+        Endpoint("baseline", f"/bench/baseline/{gallery_id}", baseline_items),
+    ]
+
+
+def check_in_process(endpoints: list[Endpoint]) -> None:
+    from django.db import connections
+
+    queries = in_process_checks(endpoints)
+    print("  SQL queries per request (test Client, anonymous): " + ", ".join(f"{k} {v}" for k, v in queries.items()))
+    connections.close_all()
+
+
+def measure(server: Server, endpoints: list[Endpoint]) -> None:
+    """Warm up, then ROUNDS alternating rounds of SECONDS per endpoint."""
+    port = int(server.base.rsplit(":", 1)[1])
+    for ep in endpoints:
+        drive(port, ep, WARMUP_S, record=False)
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    for _ in range(ROUNDS):
+        for ep in endpoints:
+            drive(port, ep, SECONDS, record=True)
+    client_cpu = (time.process_time() - cpu_started) / (time.perf_counter() - wall_started)
+    print(
+        f"  {ROUNDS} rounds x {SECONDS:.0f} s per endpoint after {WARMUP_S:.0f} s warm-up; client CPU {client_cpu:.0%}"
+    )
+
+
+def report(endpoints: list[Endpoint], server: Server) -> list[Endpoint]:
+    """The table and verdicts; the endpoints to profile."""
+    base = endpoints[2].rps
+    print(f"  {'endpoint':<9} {'requests':>8} {'rps':>7} {'p50 ms':>7} {'p95 ms':>7} {'vs base':>8}  verdict")
+    missed = []
+    for ep in endpoints:
+        ratio = ep.rps / base if base else 0.0
+        if ep.errors:
+            shown = f"INVALID ({len(ep.errors)} bad responses: {ep.errors[0]})"
+        elif ep.name == "baseline":
+            shown = "-"
+        else:
+            shown = verdict(ratio >= TARGET)
+        if (shown != "PASS" and ep.name != "baseline") or os.environ.get("PAGES_PROFILE") == "1":
+            missed.append(ep)
+        print(
+            f"  {ep.name:<9} {ep.requests:>8} {ep.rps:>7.1f} {ep.pct(0.5):>7.1f} {ep.pct(0.95):>7.1f} "
+            f"{ratio:>8.2f}  {shown}"
+        )
+    print(f"  target: rps >= {TARGET:.0%} of the baseline's; mean latency page/api/baseline: "
+          + " / ".join(f"{statistics.fmean(ep.latencies) * 1000:.1f} ms" for ep in endpoints if ep.latencies))  # fmt: skip
+    warnings = server_warnings(server.log_path)
+    if warnings:
+        print("  server log (non-INFO lines):")
+        for line in warnings:
+            print(f"    {line[:200]}")
+    return missed
+
+
 def main() -> None:
     run_started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="cs-pages-"))
-    server: subprocess.Popen | None = None
+    project = Project.create("pages", production=True, settings=SETTINGS)
+    server: Server | None = None
     try:
-        env = make_env(workdir)
-        (workdir / "static").mkdir()
-        os.environ.update(env)
-        for name in [k for k in os.environ if k.startswith("S3_")] + ["REDIS_URL"]:
-            os.environ.pop(name, None)
-        import django
-
-        django.setup()
-        from django.conf import settings
-        from django.core.management import call_command
-        from django.db import connections
-
-        assert not settings.DEBUG and settings.ROOT_URLCONF == "bench.pages_urls" and not settings.USE_S3
-        call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        slug, gallery_id = seed(PHOTOS)
-        print(f"pages: gallery of {PHOTOS} ready photos x 8 variants seeded in {time.perf_counter() - started:.1f} s")
-        print(f"  gunicorn 2 sync workers, {CONNS} client connections (threads), {os.cpu_count()} cores")
-
-        endpoints = [
-            Endpoint("page", f"/g/{slug}/", html_items),
-            Endpoint("api", f"/api/v1/galleries/{gallery_id}/photos", api_items),
-            Endpoint("baseline", f"/bench/baseline/{gallery_id}", baseline_items),
-        ]
-        queries = in_process_checks(endpoints)
-        print(
-            "  SQL queries per request (test Client, anonymous): " + ", ".join(f"{k} {v}" for k, v in queries.items())
-        )
-        connections.close_all()
-
-        port = free_port()
-        log = workdir / "gunicorn.log"
-        server = start_server(env, port, log)
-        wait_ready(server, port, endpoints[2].path, log)
-        for ep in endpoints:
-            drive(port, ep, WARMUP_S, record=False)
-        cpu_started, wall_started = time.process_time(), time.perf_counter()
-        for _ in range(ROUNDS):
-            for ep in endpoints:
-                drive(port, ep, SECONDS, record=True)
-        client_cpu = (time.process_time() - cpu_started) / (time.perf_counter() - wall_started)
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server = None
-
-        base = endpoints[2].rps
-        print(
-            f"  {ROUNDS} rounds x {SECONDS:.0f} s per endpoint after {WARMUP_S:.0f} s warm-up; client CPU {client_cpu:.0%}"
-        )
-        print(f"  {'endpoint':<9} {'requests':>8} {'rps':>7} {'p50 ms':>7} {'p95 ms':>7} {'vs base':>8}  verdict")
-        missed = []
-        for ep in endpoints:
-            ratio = ep.rps / base if base else 0.0
-            if ep.errors:
-                verdict = f"INVALID ({len(ep.errors)} bad responses: {ep.errors[0]})"
-            elif ep.name == "baseline":
-                verdict = "-"
-            else:
-                verdict = "PASS" if ratio >= TARGET else "MISS"
-            if (verdict != "PASS" and ep.name != "baseline") or os.environ.get("PAGES_PROFILE") == "1":
-                missed.append(ep)
-            print(
-                f"  {ep.name:<9} {ep.requests:>8} {ep.rps:>7.1f} {ep.pct(0.5):>7.1f} {ep.pct(0.95):>7.1f} "
-                f"{ratio:>8.2f}  {verdict}"
-            )
-        print(f"  target: rps >= {TARGET:.0%} of the baseline's; mean latency page/api/baseline: "
-              + " / ".join(f"{statistics.fmean(ep.latencies) * 1000:.1f} ms" for ep in endpoints if ep.latencies))  # fmt: skip
-        if warnings := server_warnings(log):
-            print("  server log (non-INFO lines):")
-            for line in warnings:
-                print(f"    {line[:200]}")
-        for ep in missed:
+        endpoints = seed_gallery(project)
+        check_in_process(endpoints)
+        server = start_gunicorn(project, workers=2, threads=1, ready_path=endpoints[2].path)
+        measure(server, endpoints)
+        server.stop(timeout=15)
+        for ep in report(endpoints, server):
             print(f"\nprofile of {ep.name} ({ep.path}):")
             print(profile(ep.path))
     finally:
         if server is not None:
             server.kill()
-            server.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+        project.remove()
     print(f"\npages: done in {time.perf_counter() - run_started:.0f} s")
 
 

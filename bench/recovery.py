@@ -19,44 +19,14 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from burst import make_base_jpeg, unique_copy  # noqa: E402 - the shared fake photos
+from _harness import Project, Server, fake_jpeg, start_qcluster, unique_copy, verdict
 
 COUNT = int(os.environ.get("RECOVERY_COUNT", "20"))
 KILL_AFTER_READY = int(os.environ.get("RECOVERY_KILL_AFTER", "4"))
 TARGET_S = 120.0
 GIVE_UP_S = 900.0
-
-
-def setup_project(workdir: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    for name in [n for n in env if n.startswith("S3_")] + ["REDIS_URL", "DJANGO_TESTING"]:
-        env.pop(name, None)
-        os.environ.pop(name, None)
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)  # also applies the schedules (the sweep)
-    return env
 
 
 def add_photos(first: int) -> None:
@@ -68,21 +38,9 @@ def add_photos(first: int) -> None:
         "bench", "bench@example.com", "x"
     )
     gallery = services.gallery_create(owner=owner, title=f"Recovery {first}", visibility="private")
-    base = make_base_jpeg()
+    base = fake_jpeg()
     for n in range(first, first + COUNT):
         services.photo_add(gallery=gallery, file=io.BytesIO(unique_copy(base, n)), filename=f"{n}.jpg")
-
-
-def start_cluster(env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as a whole
-        )
 
 
 def counts() -> dict[str, int]:
@@ -113,59 +71,32 @@ def wait_for(predicate, timeout: float) -> bool:
     return False
 
 
-def stop(cluster: subprocess.Popen) -> None:
-    if cluster.poll() is None:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait()
-
-
-def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="cs-recovery-"))
-    log = workdir / "qcluster.log"
-    env = setup_project(workdir)
-    from django.conf import settings
-
-    print(
-        f"recovery: {COUNT} photos of 24 MP, Q_WORKERS={settings.Q_CLUSTER['workers']}, "
-        f"lease {settings.PROCESSING_LEASE.total_seconds():.0f} s, retry {settings.Q_CLUSTER['retry']} s, "
-        f"{os.cpu_count()} cores"
-    )
-    # 0. Baseline, same run and settings: the same number of photos processed without a crash.
+def baseline(project: Project) -> float:
+    """Seconds for COUNT photos to be ready under a cluster that is not killed (same run, same settings)."""
     add_photos(0)
-    cluster = start_cluster(env, log)
+    cluster = start_qcluster(project)
     started = time.monotonic()
     try:
         wait_for(lambda c: c.get("ready", 0) + c.get("failed", 0) >= COUNT, timeout=GIVE_UP_S)
-        clean = time.monotonic() - started
+        return time.monotonic() - started
     finally:
-        stop(cluster)
-    print(f"  baseline: {COUNT} photos ready {clean:.1f} s after the cluster started, no crash")
+        cluster.stop(timeout=30)
 
-    add_photos(1000)
-    print(f"  queued: {counts()}; broker: {broker_state()}")
 
-    # 1. Run until a few are ready and others are being processed, then kill -9 the whole group.
-    cluster = start_cluster(env, log)
+def crash_midway(project: Project) -> tuple[Server, float, bool]:
+    """Run until a few are ready and others are being processed, then kill -9 the whole process group."""
+    cluster = start_qcluster(project)
     started = time.monotonic()
     caught = wait_for(
         lambda c: c.get("ready", 0) >= COUNT + KILL_AFTER_READY and c.get("processing", 0) >= 1, timeout=GIVE_UP_S
     )
-    os.killpg(cluster.pid, signal.SIGKILL)
-    cluster.wait()
-    before_kill = time.monotonic() - started
-    if not caught:
-        print("  MISS  the cluster never reached the state to interrupt; see", log)
-        return
-    print(
-        f"  kill -9 of the process group after {time.monotonic() - started:.1f} s: {counts()}; broker: {broker_state()}"
-    )
+    cluster.kill()
+    return cluster, time.monotonic() - started, caught
 
-    # 2. Restart at once and time until every photo is ready.
-    cluster = start_cluster(env, log)
+
+def restart_until_ready(project: Project) -> tuple[float, list[str]]:
+    """Restart at once; seconds until every photo is ready, and the counts as they changed."""
+    cluster = start_qcluster(project)
     restarted = time.monotonic()
     marks: list[str] = []
     last = None
@@ -178,25 +109,49 @@ def main() -> None:
             if now.get("ready", 0) + now.get("failed", 0) >= 2 * COUNT:
                 break
             time.sleep(0.2)
-        elapsed = time.monotonic() - restarted
+        return time.monotonic() - restarted, marks
     finally:
-        stop(cluster)
-    for mark in marks:
-        print(f"    {mark}")
-    final = counts()
-    ok = final.get("ready", 0) == 2 * COUNT and elapsed <= TARGET_S
-    print(f"  all ready {elapsed:.1f} s after the restart (target {TARGET_S:.0f} s): {final}")
-    crashed = before_kill + elapsed
-    print(
-        f"  with the crash {crashed:.1f} s from first start to all ready, against {clean:.1f} s without: "
-        f"ratio {crashed / clean:.2f}x (the cost of a crash: {crashed - clean:.1f} s)"
-    )
-    print(f"  {'PASS' if ok else 'MISS'}  every photo ready within {TARGET_S:.0f} s of the restart")
-    errors = [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
-    print(f"  qcluster log: {len(errors)} ERROR lines" + "".join(f"\n    {line}" for line in errors[:5]))
-    import shutil
+        cluster.stop(timeout=30)
 
-    shutil.rmtree(workdir, ignore_errors=True)
+
+def main() -> None:
+    project = Project.create("recovery")
+    try:
+        project.migrate()  # also applies the schedules (the sweep)
+        from django.conf import settings
+
+        print(
+            f"recovery: {COUNT} photos of 24 MP, Q_WORKERS={settings.Q_CLUSTER['workers']}, "
+            f"lease {settings.PROCESSING_LEASE.total_seconds():.0f} s, retry {settings.Q_CLUSTER['retry']} s, "
+            f"{os.cpu_count()} cores"
+        )
+        clean = baseline(project)
+        print(f"  baseline: {COUNT} photos ready {clean:.1f} s after the cluster started, no crash")
+
+        add_photos(1000)
+        print(f"  queued: {counts()}; broker: {broker_state()}")
+        cluster, before_kill, caught = crash_midway(project)
+        if not caught:
+            print("  MISS  the cluster never reached the state to interrupt; see", cluster.log_path)
+            return
+        print(f"  kill -9 of the process group after {before_kill:.1f} s: {counts()}; broker: {broker_state()}")
+
+        elapsed, marks = restart_until_ready(project)
+        for mark in marks:
+            print(f"    {mark}")
+        final = counts()
+        ok = final.get("ready", 0) == 2 * COUNT and elapsed <= TARGET_S
+        print(f"  all ready {elapsed:.1f} s after the restart (target {TARGET_S:.0f} s): {final}")
+        crashed = before_kill + elapsed
+        print(
+            f"  with the crash {crashed:.1f} s from first start to all ready, against {clean:.1f} s without: "
+            f"ratio {crashed / clean:.2f}x (the cost of a crash: {crashed - clean:.1f} s)"
+        )
+        print(f"  {verdict(ok)}  every photo ready within {TARGET_S:.0f} s of the restart")
+        errors = [line for line in cluster.log_tail(10**9).splitlines() if " ERROR " in line]
+        print(f"  qcluster log: {len(errors)} ERROR lines" + "".join(f"\n    {line}" for line in errors[:5]))
+    finally:
+        project.remove()
 
 
 if __name__ == "__main__":

@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,9 +39,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from _harness import peak_rss_of_child, report_peak, verdict
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 FULL_SIZE = (6000, 4000)  # 24 MP
@@ -77,7 +74,6 @@ SWEEP_CANDIDATES = ((80, 8, 4), (64, 8, 4), (66, 8, 4), (66, 7, 4), (66, 8, 2), 
 
 
 def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -356,10 +352,6 @@ def _mb_rss(kb: int) -> float:
     return kb / 1024  # Linux reports ru_maxrss in KiB
 
 
-def _ok(flag: bool) -> str:
-    return "PASS" if flag else "MISS"
-
-
 def warm_up(cfg: Config) -> None:
     """Load codecs and lazy imports so the first timed run does not pay for them."""
     buf = io.BytesIO()
@@ -373,7 +365,7 @@ def warm_up(cfg: Config) -> None:
 
 
 def memory_child(path: str, naive: bool = False) -> None:
-    """Runs in a fresh interpreter: process one image and report ru_maxrss before and after."""
+    """Runs in a fresh interpreter: process one image; report_peak prints ru_maxrss before and after."""
     cfg = load_config()
     from galleries import imaging  # noqa: F401 - imported before the baseline on purpose
 
@@ -381,17 +373,14 @@ def memory_child(path: str, naive: bool = False) -> None:
     Image.fromarray(np.full((64, 96, 3), 128, np.uint8)).save(buf, "JPEG")
     cfg.process(io.BytesIO(buf.getvalue()))  # loads codecs and lazy imports on a tiny picture
     naive_baseline(buf.getvalue(), cfg)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if naive:
-        renditions = len(naive_baseline(Path(path).read_bytes(), cfg))
-    else:
+
+    def work() -> dict[str, Any]:
+        if naive:
+            return {"renditions": len(naive_baseline(Path(path).read_bytes(), cfg))}
         with open(path, "rb") as original:
-            renditions = len(cfg.process(original).renditions)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    hwm = next(
-        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
-    )
-    print(json.dumps({"before_kb": before, "after_kb": after, "vmhwm_kb": hwm, "renditions": renditions}))
+            return {"renditions": len(cfg.process(original).renditions)}
+
+    report_peak(work)
 
 
 def measure_memory(photo: Photo) -> tuple[float, float]:
@@ -403,22 +392,9 @@ def measure_memory(photo: Photo) -> tuple[float, float]:
 
 def measure_memory_of(path: Path, naive: bool = False) -> tuple[float, float]:
     """Peak RSS (MB) of a fresh process that processes the file at path, and its increase while processing."""
-    # Linux carries the exec-ing process's peak RSS into the new program's ru_maxrss, and this process
-    # has held several 24 MP float arrays. A tiny launcher interpreter starts the measured child instead.
-    launcher = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
-    child = [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(path)]
-    if naive:
-        child.append("--memory-naive")
-    proc = subprocess.run(
-        [sys.executable, "-c", launcher, *child],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"memory child failed:\n{proc.stderr}")
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    # This process has held several 24 MP float arrays: the harness starts the child through a launcher.
+    args = ["--memory-child", str(path), *(["--memory-naive"] if naive else [])]
+    report = peak_rss_of_child(Path(__file__).resolve(), *args)
     peak = _mb_rss(report["after_kb"])
     if abs(peak - _mb_rss(report["vmhwm_kb"])) > 2:
         print(f"  note: ru_maxrss {peak:.1f} MB differs from VmHWM {_mb_rss(report['vmhwm_kb']):.1f} MB")
@@ -474,7 +450,7 @@ def large_run(cfg: Config) -> None:
             )
             verdicts.append((name, increase <= 1.5 * decoded_mb + 48))
     for name, ok in verdicts:
-        print(f"  {_ok(ok)}  {name}: increase while processing ≤ 1.5x the decoded source + 48 MB")
+        print(f"  {verdict(ok)}  {name}: increase while processing ≤ 1.5x the decoded source + 48 MB")
 
 
 # --- The default report -------------------------------------------------------------------------------
@@ -596,20 +572,20 @@ def default_run(cfg: Config, size: tuple[int, int], quick: bool) -> None:
         f"webp_method {cfg.webp_method}, formats {cfg.formats}"
     )
     print(
-        f"  {_ok(min_speedup >= TARGET_SPEEDUP)}  pipeline ≥ {TARGET_SPEEDUP:.0f}x faster than naive baseline: "
+        f"  {verdict(min_speedup >= TARGET_SPEEDUP)}  pipeline ≥ {TARGET_SPEEDUP:.0f}x faster than naive baseline: "
         f"{min_speedup:.1f}x (worst image, wall)"
     )
     print(
-        f"  {_ok(max_wall <= TARGET_WALL_S)}  ≤ {TARGET_WALL_S} s wall per {mp:.0f} MP image: {max_wall:.2f} s (worst image)"
+        f"  {verdict(max_wall <= TARGET_WALL_S)}  ≤ {TARGET_WALL_S} s wall per {mp:.0f} MP image: {max_wall:.2f} s (worst image)"
     )
     print(
-        f"  {_ok(not avif_misses)}  AVIF ≤ WebP bytes at ≥ score (PSNR -{PSNR_TOLERANCE_DB} dB, SSIM -{SSIM_TOLERANCE} "
+        f"  {verdict(not avif_misses)}  AVIF ≤ WebP bytes at ≥ score (PSNR -{PSNR_TOLERANCE_DB} dB, SSIM -{SSIM_TOLERANCE} "
         f"tolerance): {avif_total - len(avif_misses)}/{avif_total} variants"
         + (f"; misses: {', '.join(avif_misses)}" if avif_misses else "")
     )
-    print(f"  {_ok(bh_ms <= TARGET_BLURHASH_MS)}  blurhash ≤ {TARGET_BLURHASH_MS:.0f} ms: {bh_ms:.2f} ms")
+    print(f"  {verdict(bh_ms <= TARGET_BLURHASH_MS)}  blurhash ≤ {TARGET_BLURHASH_MS:.0f} ms: {bh_ms:.2f} ms")
     print(
-        f"  {_ok(max_peak <= TARGET_PEAK_MB)}  peak memory ≤ {TARGET_PEAK_MB:.0f} MB: {max_peak:.0f} MB absolute peak "
+        f"  {verdict(max_peak <= TARGET_PEAK_MB)}  peak memory ≤ {TARGET_PEAK_MB:.0f} MB: {max_peak:.0f} MB absolute peak "
         f"(increase while processing {max_increase:.0f} MB)"
     )
     print(f"total bench time {time.perf_counter() - started:.0f} s")

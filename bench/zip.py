@@ -32,16 +32,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import json
 import os
-import resource
-import secrets
-import shutil
 import signal
 import struct
-import subprocess
-import sys
-import tempfile
 import time
 import zipfile
 import zlib
@@ -50,8 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _harness import Project, loadavg, peak_rss_of_child, report_peak, verdict
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -64,7 +56,6 @@ TARGET_PEAK_MB = 100.0
 # SOI, then a JFIF APP0 segment: what a camera JPEG starts with. The file ends with EOI.
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 JPEG_TAIL = b"\xff\xd9"
-LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
 
 
 @dataclass
@@ -83,38 +74,6 @@ class Pass:
     @property
     def mibps(self) -> float:
         return self.size / MiB / self.wall
-
-
-def _ok(flag: bool) -> str:
-    return "PASS" if flag else "MISS"
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-# --- Throwaway state ---------------------------------------------------------------------------
-
-
-def setup_env(workdir: Path) -> None:
-    env = {
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "STATIC_ROOT": str(workdir / "static"),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    # Local storage only: no S3, no Redis, not the test settings.
-    for name in [n for n in os.environ if n.startswith("S3_")] + ["REDIS_URL", "DJANGO_TESTING"]:
-        os.environ.pop(name, None)
-    os.environ.update(env)
 
 
 def write_originals(media_root: Path, scratch: Path, total: int) -> list[Original]:
@@ -231,7 +190,7 @@ def crc32_speed() -> float:
 
 
 def memory_child(gallery_id: str) -> None:
-    """Runs in a fresh interpreter: stream the ZIP and report ru_maxrss before and after."""
+    """Runs in a fresh interpreter: stream the ZIP; report_peak prints ru_maxrss before and after."""
     import django
 
     django.setup()
@@ -239,46 +198,12 @@ def memory_child(gallery_id: str) -> None:
     from sharing.downloads import zip_response  # noqa: F401 - imported before the baseline on purpose
 
     gallery = Gallery.objects.get(pk=gallery_id)  # opens the database connection before the baseline
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    before_rss = _status_kb("VmRSS")
-    result, length = stream_zip(gallery)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    report = {
-        "before_kb": before,
-        "before_rss_kb": before_rss,
-        "after_kb": after,
-        "vmhwm_kb": _status_kb("VmHWM"),
-        "size": result.size,
-        "length": length,
-        "wall": result.wall,
-    }
-    print(json.dumps(report))
 
+    def work() -> dict[str, Any]:
+        result, length = stream_zip(gallery)
+        return {"size": result.size, "length": length, "wall": result.wall}
 
-def measure_memory(gallery_id: str) -> dict[str, Any]:
-    # Linux carries the exec-ing process's peak RSS into the new program's ru_maxrss, and that
-    # survives `sh -c 'exec python ...'` too (the shell's own exec keeps it). A tiny launcher
-    # interpreter starts the measured child instead, so the child inherits only the launcher's peak.
-    child = [sys.executable, str(Path(__file__).resolve()), "--memory-child", gallery_id]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, *child],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=300)
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        raise RuntimeError(f"memory child failed:\n{err}")
-    return json.loads(out.strip().splitlines()[-1])
+    report_peak(work)
 
 
 # --- Validity ----------------------------------------------------------------------------------------
@@ -359,45 +284,13 @@ def _terminate(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-gb", type=float, default=2.0, help="total size of the gallery's originals in GiB")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_GB} GiB")
-    parser.add_argument("--memory-child", metavar="GALLERY_ID", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.memory_child:
-        memory_child(args.memory_child)
-        return
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    total = round((QUICK_GB if args.quick else args.size_gb) * GiB)
-    begun = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="cs-zip-"))
-    try:
-        run(workdir, total)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        left = "left behind!" if workdir.exists() else "removed"
-        print(f"  temporary directory {workdir} {left}; total run {time.perf_counter() - begun:.1f} s")
-
-
-def run(workdir: Path, total: int) -> None:
-    setup_env(workdir)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+def generate(project: Project, total: int) -> tuple[Any, list[Original], list[str], list[Path]]:
+    """The gallery: originals written under their keys, rows bulk-created, flushed to disk."""
     from galleries.storage import original_key
 
-    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
-    print(f"zip: one gallery of {total / GiB:.2f} GiB, {os.cpu_count()} cores, load average {load}")
-
     started = time.perf_counter()
-    media_root = workdir / "media"
-    originals = write_originals(media_root, workdir / "generating.part", total)
+    media_root = project.workdir / "media"
+    originals = write_originals(media_root, project.workdir / "generating.part", total)
     gallery = create_rows(originals)
     elapsed = time.perf_counter() - started
     print(
@@ -408,7 +301,6 @@ def run(workdir: Path, total: int) -> None:
         "  page-cache passes read the files just written (system caches cannot be dropped here); cold passes "
         "evict each file first (posix_fadvise DONTNEED; the host may still cache the virtual disk)"
     )
-
     keys = [original_key(o.sha256, "jpg") for o in originals]
     paths = [media_root / key for key in keys]
     started = time.perf_counter()
@@ -416,7 +308,11 @@ def run(workdir: Path, total: int) -> None:
     print(
         f"  flushed to disk in {time.perf_counter() - started:.1f} s (no writeback during the passes; lets cold passes evict)"
     )
+    return gallery, originals, keys, paths
 
+
+def speeds(gallery: Any, keys: list[str], paths: list[Path], total: int) -> tuple[dict[str, tuple[Pass, Pass]], bool]:
+    """Reading the files against streaming the ZIP, ROUNDS alternating passes each, warm then cold; best of each."""
     length_ok = True
     results: dict[str, tuple[Pass, Pass]] = {}
     for cold in (False, True):
@@ -445,8 +341,7 @@ def run(workdir: Path, total: int) -> None:
             f"MiB/s ({best_zip.wall:.2f} s) -> {best_zip.mibps / best_read.mibps:.0%} of the read speed"
         )
     warm_read, warm_zip = results["page cache"]
-    cold_read = results["cold cache"][0]
-    if cold_read.mibps > 0.5 * warm_read.mibps:
+    if results["cold cache"][0].mibps > 0.5 * warm_read.mibps:
         print("  note: cold reads are not much slower than warm ones; the eviction may not have taken effect")
     crc = crc32_speed()
     ceiling = 1 / (1 + warm_read.mibps / crc)
@@ -455,51 +350,90 @@ def run(workdir: Path, total: int) -> None:
         f"a ZIP can reach at most ~{ceiling:.0%} of the page-cache read speed here; "
         f"ZIP structure adds {warm_zip.size - total:,} bytes"
     )
+    return results, length_ok
 
-    memory = measure_memory(str(gallery.pk))
-    before = memory["before_kb"] / 1024
-    peak = memory["after_kb"] / 1024
-    hwm = memory["vmhwm_kb"] / 1024
-    increase = peak - before
+
+def memory(gallery: Any) -> dict[str, Any]:
+    """The same ZIP streamed in a fresh interpreter: its peak RSS (MB) before and after."""
+    report = peak_rss_of_child(Path(__file__).resolve(), "--memory-child", str(gallery.pk), timeout=300)
+    before, peak, hwm = report["before_kb"] / 1024, report["after_kb"] / 1024, report["vmhwm_kb"] / 1024
     print(
-        f"  memory (fresh process, {memory['size'] / MiB:,.0f} MiB streamed at "
-        f"{memory['size'] / MiB / memory['wall']:,.0f} MiB/s): ru_maxrss {before:.1f} MB after Django + imports "
-        f"(VmRSS {memory['before_rss_kb'] / 1024:.1f} MB), peak {peak:.1f} MB (VmHWM {hwm:.1f} MB), "
-        f"increase {increase:.1f} MB"
+        f"  memory (fresh process, {report['size'] / MiB:,.0f} MiB streamed at "
+        f"{report['size'] / MiB / report['wall']:,.0f} MiB/s): ru_maxrss {before:.1f} MB after Django + imports "
+        f"(VmRSS {report['before_rss_kb'] / 1024:.1f} MB), peak {peak:.1f} MB (VmHWM {hwm:.1f} MB), "
+        f"increase {peak - before:.1f} MB"
     )
     if abs(peak - hwm) > 2:
         print(f"  note: ru_maxrss {peak:.1f} MB differs from VmHWM {hwm:.1f} MB; VmHWM is this process's own")
-    length_ok = length_ok and memory["size"] == memory["length"]
+    return {**report, "before": before, "peak": peak}
 
-    problems, notes = validate(gallery, workdir / "check.zip", originals, check_bytes=True)
+
+def check_archive(project: Project, gallery: Any, originals: list[Original]) -> list[str]:
+    """The archive streamed to a file and read back: its notes printed, its problems returned."""
+    problems, notes = validate(gallery, project.workdir / "check.zip", originals, check_bytes=True)
     with contextlib.suppress(FileNotFoundError):
-        (workdir / "check.zip").unlink()
+        (project.workdir / "check.zip").unlink()
     for note in notes:
         print(f"  {note}")
     for problem in problems:
         print(f"  PROBLEM: {problem}")
+    return problems
 
+
+def targets(results: dict[str, tuple[Pass, Pass]], mem: dict[str, Any], length_ok: bool, problems: list[str]) -> None:
     for label, (read, streamed) in results.items():
         ratio = streamed.mibps / read.mibps
         how = "as specified" if label == "page cache" else "for information"
         print(
             f"  target: zip at least {TARGET_RATIO:.0%} of the read speed, {label} ({how}) -> "
-            f"{ratio:.0%} {_ok(ratio >= TARGET_RATIO)}"
+            f"{ratio:.0%} {verdict(ratio >= TARGET_RATIO)}"
         )
+    before, peak = mem["before"], mem["peak"]
+    increase = peak - before
     if before >= TARGET_PEAK_MB:
         # Django and the imports alone are over the target: only the growth can be what it means.
-        verdict = increase < TARGET_PEAK_MB
         print(
             f"  target: peak memory below {TARGET_PEAK_MB:.0f} MB -> absolute {peak:.1f} MB is over before streaming "
-            f"starts ({before:.1f} MB), judged on the increase {increase:.1f} MB {_ok(verdict)}"
+            f"starts ({before:.1f} MB), judged on the increase {increase:.1f} MB {verdict(increase < TARGET_PEAK_MB)}"
         )
     else:
-        verdict = peak < TARGET_PEAK_MB
         print(
             f"  target: peak memory below {TARGET_PEAK_MB:.0f} MB -> {peak:.1f} MB absolute "
-            f"(increase {increase:.1f} MB) {_ok(verdict)}"
+            f"(increase {increase:.1f} MB) {verdict(peak < TARGET_PEAK_MB)}"
         )
-    print(f"  check: byte counts == Content-Length in every pass {_ok(length_ok)}; archive valid {_ok(not problems)}")
+    length_ok = length_ok and mem["size"] == mem["length"]
+    print(
+        f"  check: byte counts == Content-Length in every pass {verdict(length_ok)}; archive valid {verdict(not problems)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-gb", type=float, default=2.0, help="total size of the gallery's originals in GiB")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_GB} GiB")
+    parser.add_argument("--memory-child", metavar="GALLERY_ID", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    total = round((QUICK_GB if args.quick else args.size_gb) * GiB)
+    begun = time.perf_counter()
+    project = Project.create("zip", production=True)
+    try:
+        project.migrate()
+        print(f"zip: one gallery of {total / GiB:.2f} GiB, {os.cpu_count()} cores, load average {loadavg()}")
+        gallery, originals, keys, paths = generate(project, total)
+        results, length_ok = speeds(gallery, keys, paths, total)
+        mem = memory(gallery)
+        problems = check_archive(project, gallery, originals)
+        targets(results, mem, length_ok, problems)
+    finally:
+        project.remove()
+        left = "left behind!" if project.workdir.exists() else "removed"
+        print(f"  temporary directory {project.workdir} {left}; total run {time.perf_counter() - begun:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,6 @@
 """Processing and media URLs with S3 storage (SeaweedFS): variants in the bucket, presigned GETs."""
 
 import io
-import time
-from datetime import timedelta
 
 import pytest
 import requests
@@ -37,14 +35,8 @@ def test_a_presigned_url_serves_the_file(stored, s3_storage):
     assert response.headers["Content-Type"] == "image/jpeg"
 
 
-def test_download_url_is_an_attachment_with_an_rfc6266_name(stored):
-    response = requests.get(media_url(stored, download_name="Été à Paris.jpg"), timeout=10)
-    assert response.status_code == 200
-    assert response.headers["Content-Disposition"].startswith("attachment")
-    assert "filename*=utf-8''%C3%89t%C3%A9%20%C3%A0%20Paris.jpg" in response.headers["Content-Disposition"]
-
-
-def test_unsigned_tampered_and_expired_urls_are_refused(stored, s3_storage, settings):
+def test_unsigned_and_tampered_urls_are_refused(stored, s3_storage):
+    # The download name and expiry hold on both stores: test_media.py runs those tests on S3 too.
     url = media_url(stored)
     assert requests.get(url.split("?")[0], timeout=10).status_code == 403
     signature = url.split("X-Amz-Signature=")[1][:64]
@@ -53,11 +45,6 @@ def test_unsigned_tampered_and_expired_urls_are_refused(stored, s3_storage, sett
     assert requests.get(media_url(stored, download_name="a.jpg").replace("a.jpg", "b.jpg"), timeout=10).status_code == (
         403
     )
-    settings.MEDIA_URL_TTL = timedelta(seconds=1)
-    short = media_url(stored)
-    assert requests.get(short, timeout=10).status_code == 200
-    time.sleep(2.1)
-    assert requests.get(short, timeout=10).status_code == 403
 
 
 def test_processing_builds_every_variant_into_the_bucket(alice, gallery, s3_storage):

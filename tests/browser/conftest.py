@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,97 @@ def shot():
         return path
 
     return take
+
+
+# --- Data seeded once per module ----------------------------------------------------------------
+#
+# Processing photos (variants, blurhash) is the slow part of a browser test's data. A module's
+# fixture builds its rows and files once, with the database unblocked and MEDIA_ROOT pointing at a
+# template directory; the rows are serialised and the database flushed, exactly as a transactional
+# test leaves it. Each test then gets a fresh copy: the rows saved back (with the test's own owner)
+# and the files copied into its own MEDIA_ROOT. So every test still starts from the same state and
+# may change it freely; the live server's thread sees committed rows, as before.
+
+SEEDED_APPS = ("galleries", "sharing", "uploads")
+
+
+class Seed:
+    """Rows (serialised) and media files (a template directory) built once; `restore` puts them back."""
+
+    def __init__(self, rows: str, media: Path, names: dict[str, tuple[str, object]]) -> None:
+        self.rows, self.media, self.names = rows, media, names
+
+    def restore(self, owner) -> dict:
+        """Save the rows again, owned by `owner`, copy the files into MEDIA_ROOT; the built objects by name."""
+        from django.apps import apps
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.core import serializers
+        from django.core.management.color import no_style
+        from django.db import connection, transaction
+
+        user_model = get_user_model()
+        # Foreign keys are checked at commit (deferred on SQLite and PostgreSQL): the order of saving does not matter.
+        with transaction.atomic():
+            for item in serializers.deserialize("json", self.rows):
+                for field in item.object._meta.concrete_fields:
+                    if field.is_relation and field.related_model is user_model and getattr(item.object, field.attname):
+                        setattr(item.object, field.attname, owner.pk)
+                item.save()
+        models = [m for label in SEEDED_APPS for m in apps.get_app_config(label).get_models()]
+        with connection.cursor() as cursor:  # PostgreSQL: the next id after the restored ones
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                cursor.execute(sql)
+        shutil.copytree(self.media, settings.MEDIA_ROOT, dirs_exist_ok=True)
+        return {name: apps.get_model(label)._base_manager.get(pk=pk) for name, (label, pk) in self.names.items()}
+
+
+@pytest.fixture(scope="module")
+def seeder(django_db_setup, django_db_blocker, tmp_path_factory) -> Callable[[Callable], Seed]:
+    """`seeder(build)`: run `build(owner)` once (it returns {name: object}) and keep what it made as a Seed."""
+
+    def seed(build: Callable) -> Seed:
+        from django.apps import apps
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.core import serializers
+        from django.core.management import call_command
+        from django.test import override_settings
+        from django_q.conf import Conf
+
+        media = tmp_path_factory.mktemp("seed-media")
+        storages = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "galleries.storage.LocalMediaStorage", "OPTIONS": {"location": media}},
+        }
+        with (
+            django_db_blocker.unblock(),
+            override_settings(
+                MEDIA_ROOT=media,
+                STORAGES=storages,
+                USE_S3=False,
+                UPLOAD_TEMP_DIR=media.parent / f"{media.name}-uploads",
+                UPLOAD_CHUNK_STORE="uploads.chunkstore.LocalChunkStore",
+                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            ),
+            pytest.MonkeyPatch.context() as patch,
+        ):
+            patch.setattr(Conf, "SYNC", True)
+            try:
+                owner = get_user_model().objects.create_user("seed-owner", "seed@example.com", "seed-pass-123")
+                built = build(owner)
+                objects = [
+                    obj
+                    for label in SEEDED_APPS
+                    for model in apps.get_app_config(label).get_models()
+                    for obj in model._base_manager.order_by("pk")
+                ]
+                rows = serializers.serialize("json", objects)
+            finally:
+                call_command("flush", interactive=False, verbosity=0)  # as a transactional test ends
+        return Seed(rows, media, {name: (obj._meta.label, obj.pk) for name, obj in built.items()})
+
+    return seed
 
 
 def login(page, live_server, username: str, password: str) -> None:

@@ -11,23 +11,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def big_valid_jpeg(size: int) -> bytes:
-    """A real JPEG padded after its end marker to `size` bytes (decoders ignore trailing data)."""
-    import io
+    """A real photo-like JPEG padded after its end marker to `size` bytes (decoders ignore trailing data).
+
+    A landscape rather than noise: noise takes the variant encoders six times as long, for nothing
+    this test looks at."""
     import os
 
-    from PIL import Image
+    from galleries.demo import demo_jpeg
 
-    buf = io.BytesIO()
-    Image.frombytes("RGB", (1600, 1200), os.urandom(1600 * 1200 * 3)).save(buf, "JPEG", quality=90)
-    data = buf.getvalue()
+    data = demo_jpeg(0)
     return data + os.urandom(size - len(data))
-
-
-@pytest.fixture(params=["local", "s3"])
-def storage(request):
-    if request.param == "s3":
-        request.getfixturevalue("s3_storage")
-    return request.param
 
 
 def test_a_50mb_upload_interrupted_twice_finishes_and_verifies(
@@ -47,7 +40,10 @@ def test_a_50mb_upload_interrupted_twice_finishes_and_verifies(
             flaky.count += 1
             if flaky.count in (2, 4):
                 aborted.append(flaky.count)
-                return route.abort("connectionreset")
+                route.abort("connectionreset")
+                if flaky.count == 4:  # the rest goes straight through: intercepted bodies are slow
+                    page.unroute("**/api/v1/tus/**", flaky)
+                return None
         return route.continue_()
 
     flaky.count = 0
@@ -58,7 +54,7 @@ def test_a_50mb_upload_interrupted_twice_finishes_and_verifies(
     page.set_input_files(".uppy-Dashboard-input >> nth=0", str(path))
     page.click(".uppy-StatusBar-actionBtn--upload")
     page.wait_for_selector(".cs-upload-row.cs-ready", timeout=120_000)
-    shot(page, f"admin-uploader-50mb-resumed-{storage}", full_page=True)
+    shot(page, f"admin-uploader-50mb-resumed-{storage.kind}", full_page=True)
 
     assert aborted == [2, 4]
     upload = Upload.objects.get()

@@ -17,14 +17,24 @@ from tests.browser.conftest import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def gallery(alice):
-    gallery = services.gallery_create(owner=alice, title="Harbour", visibility=Visibility.PUBLIC)
+def build_gallery(owner) -> dict:
+    """A public gallery of three processed photos with titles."""
+    gallery = services.gallery_create(owner=owner, title="Harbour", visibility=Visibility.PUBLIC)
     for i in range(3):
         photo, _ = services.photo_add(gallery=gallery, file=io.BytesIO(demo_jpeg(i)), filename=f"IMG_{i}.jpg")
         services.photo_update(photo=photo, title=f"Photo {i + 1}", alt=f"Harbour view {i + 1}")
         process_asset(photo.asset_id)
-    return gallery
+    return {"gallery": gallery}
+
+
+@pytest.fixture(scope="module")
+def gallery_seed(seeder):
+    return seeder(build_gallery)
+
+
+@pytest.fixture
+def gallery(gallery_seed, alice):
+    return gallery_seed.restore(owner=alice)["gallery"]
 
 
 def script_src(response) -> str:

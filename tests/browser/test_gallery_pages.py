@@ -26,14 +26,10 @@ WEB_VITALS = """
 """
 
 
-@pytest.fixture
-def demo(alice, monkeypatch):
-    """A public gallery of 14 processed photos, ten to a page so the second page can scroll in."""
-    from galleries import pages
-
-    monkeypatch.setattr(pages, "PAGE_SIZE", 10)
+def build_demo(owner) -> dict:
+    """A public gallery of 14 processed photos (the fifth one EXIF-rotated)."""
     gallery = services.gallery_create(
-        owner=alice, title="Coast & hills", description="A day out.", visibility=Visibility.PUBLIC
+        owner=owner, title="Coast & hills", description="A day out.", visibility=Visibility.PUBLIC
     )
     for i in range(14):
         photo, _ = services.photo_add(
@@ -41,7 +37,21 @@ def demo(alice, monkeypatch):
         )
         services.photo_update(photo=photo, title=f"Photo {i + 1}", alt=f"Generated landscape number {i + 1}")
         process_asset(photo.asset_id)
-    return gallery
+    return {"gallery": gallery}
+
+
+@pytest.fixture(scope="module")
+def demo_seed(seeder):
+    return seeder(build_demo)
+
+
+@pytest.fixture
+def demo(demo_seed, alice, monkeypatch):
+    """alice's public gallery of 14 processed photos, ten to a page so the second page can scroll in."""
+    from galleries import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 10)
+    return demo_seed.restore(owner=alice)["gallery"]
 
 
 def _open(browser, viewport):

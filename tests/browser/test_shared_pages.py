@@ -11,15 +11,26 @@ from sharing.models import Selection
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def link(alice):
-    gallery = gallery_services.gallery_create(owner=alice, title="Anna & Ben", visibility="private")
+def build_link(owner) -> dict:
+    """A private gallery of four processed photos and a password link to it that allows downloads."""
+    gallery = gallery_services.gallery_create(owner=owner, title="Anna & Ben", visibility="private")
     for i in range(4):
         photo, _ = gallery_services.photo_add(gallery=gallery, file=io.BytesIO(demo_jpeg(i)), filename=f"IMG_{i}.jpg")
         process_asset(photo.asset_id)
-    return services.share_link_create(
+    link = services.share_link_create(
         gallery=gallery, label="Anna", password="wedding-2026", allow_download=True, selection_quota=3
     )
+    return {"link": link}
+
+
+@pytest.fixture(scope="module")
+def link_seed(seeder):
+    return seeder(build_link)
+
+
+@pytest.fixture
+def link(link_seed, alice):
+    return link_seed.restore(owner=alice)["link"]
 
 
 def test_a_client_unlocks_favours_and_sends_a_selection(browser, live_server, link, shot):

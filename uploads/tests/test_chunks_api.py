@@ -4,8 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import override_settings
 
-from conftest import make_image, stored_files
+from conftest import make_image
 from galleries.models import Asset, Photo
+from galleries.storage import original_key
 from uploads import services
 from uploads.models import Upload, UploadChunk, UploadStatus
 from uploads.tests.conftest import sha
@@ -37,14 +38,13 @@ def chunks_of(data):
     return [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 
-def no_leftovers(media_root, settings):
-    """No bytes in the temporary upload area and no chunk rows left."""
-    temp = settings.UPLOAD_TEMP_DIR
-    assert not temp.exists() or list(temp.iterdir()) == []
+def no_leftovers(storage):
+    """No piece left in the chunk store (temporary files, or objects under uploads/) and no chunk rows left."""
+    assert storage.pieces() == []
     assert not UploadChunk.objects.exists()
 
 
-def test_a_full_upload_out_of_order_with_retries(alice, api_for, gallery, big_jpeg, media_root, settings):
+def test_a_full_upload_out_of_order_with_retries(alice, api_for, gallery, big_jpeg, storage):
     api = api_for(alice)
     created = start(api, gallery, big_jpeg, sha256=sha(big_jpeg))
     assert created.status_code == 201, created.content
@@ -62,8 +62,14 @@ def test_a_full_upload_out_of_order_with_retries(alice, api_for, gallery, big_jp
     photo_id = done.json()["photo"]["id"]
     assert done.json()["photo"]["sha256"] == sha(big_jpeg)
     assert api.post(f"/api/v1/uploads/{upload_id}/complete").json()["photo"]["id"] == photo_id
-    assert Photo.objects.count() == 1
-    no_leftovers(media_root, settings)
+    asset = Photo.objects.get().asset
+    assert asset.sha256 == sha(big_jpeg) and asset.size == len(big_jpeg)
+    key = original_key(sha(big_jpeg), "jpg")
+    assert storage.names() == [key]
+    assert storage.read(key) == big_jpeg
+    if storage.kind == "s3":  # served straight from the bucket: the object must say what it is
+        assert storage.bucket.client.head_object(Bucket=storage.bucket.name, Key=key)["ContentType"] == "image/jpeg"
+    no_leftovers(storage)
 
 
 def test_resume_reports_received_chunks(alice, api_for, gallery, big_jpeg):
@@ -75,27 +81,30 @@ def test_resume_reports_received_chunks(alice, api_for, gallery, big_jpeg):
     assert 0 in state["missing_chunks"]
 
 
-def test_complete_before_all_chunks_is_409_listing_them(alice, api_for, gallery, big_jpeg):
+def test_complete_before_all_chunks_is_409_listing_them(alice, api_for, gallery, big_jpeg, storage):
     api = api_for(alice)
     upload_id = start(api, gallery, big_jpeg).json()["id"]
     pieces = chunks_of(big_jpeg)
     put_chunk(api, upload_id, 0, pieces[0])
     response = api.post(f"/api/v1/uploads/{upload_id}/complete")
-    assert response.status_code == 409
-    assert response.json()["missing_chunks"] == list(range(1, len(pieces)))
+    assert response.status_code == 409 and response.json()["missing_chunks"] == list(range(1, len(pieces)))
     for i in range(1, len(pieces)):
         put_chunk(api, upload_id, i, pieces[i])
     assert api.post(f"/api/v1/uploads/{upload_id}/complete").status_code == 200
+    no_leftovers(storage)
 
 
-def test_a_chunk_with_a_wrong_checksum_is_not_recorded(alice, api_for, gallery, big_jpeg):
+def test_a_chunk_with_a_wrong_checksum_is_not_recorded(alice, api_for, gallery, big_jpeg, storage):
     api = api_for(alice)
     upload_id = start(api, gallery, big_jpeg).json()["id"]
-    piece = chunks_of(big_jpeg)[0]
-    response = put_chunk(api, upload_id, 0, piece, digest=sha(b"other"))
+    pieces = chunks_of(big_jpeg)
+    response = put_chunk(api, upload_id, 0, bytes(reversed(pieces[0])), digest=sha(pieces[0]))
     assert response.status_code == 422 and "does not match" in response.json()["detail"]
     assert not UploadChunk.objects.exists()
-    assert put_chunk(api, upload_id, 0, piece).status_code == 201
+    for index, piece in enumerate(pieces):
+        assert put_chunk(api, upload_id, index, piece).status_code == 201
+    done = api.post(f"/api/v1/uploads/{upload_id}/complete")
+    assert done.status_code == 200 and done.json()["photo"]["sha256"] == sha(big_jpeg)
 
 
 @pytest.mark.parametrize("digest", ["xyz", "A" * 63, "g" * 64, ""])
@@ -190,7 +199,7 @@ def test_filenames_are_sanitised(alice, api_for, gallery, name):
     assert len(stored) <= 255
 
 
-def test_whole_file_mismatch_is_422_and_purges(alice, api_for, gallery, big_jpeg, media_root, settings):
+def test_whole_file_mismatch_is_422_and_purges(alice, api_for, gallery, big_jpeg, storage):
     api = api_for(alice)
     upload_id = start(api, gallery, big_jpeg, sha256=sha(b"something else")).json()["id"]
     for i, piece in enumerate(chunks_of(big_jpeg)):
@@ -198,8 +207,8 @@ def test_whole_file_mismatch_is_422_and_purges(alice, api_for, gallery, big_jpeg
     response = api.post(f"/api/v1/uploads/{upload_id}/complete")
     assert response.status_code == 422
     assert not Photo.objects.exists() and not Asset.objects.exists()
-    assert stored_files(media_root) == []
-    no_leftovers(media_root, settings)
+    assert storage.names() == []
+    no_leftovers(storage)
     assert api.get(f"/api/v1/uploads/{upload_id}").json()["status"] == "failed"
     assert put_chunk(api, upload_id, 0, chunks_of(big_jpeg)[0]).status_code == 410
 
@@ -229,7 +238,7 @@ def make_bob_gallery(bob):
     return lambda: gs.gallery_create(owner=bob, title="Bob's")
 
 
-def test_hostile_content_named_jpg_is_refused_at_completion(alice, api_for, gallery, media_root, settings):
+def test_hostile_content_named_jpg_is_refused_at_completion(alice, api_for, gallery, storage):
     api = api_for(alice)
     for data, status in [(b"<svg xmlns='http://www.w3.org/2000/svg'/>", 415), (b"%!PS-Adobe-3.0 EPSF", 415),
                          (b"<html>hi</html>", 415), (bytes(range(256)) * 4, 415)]:  # fmt: skip
@@ -237,24 +246,24 @@ def test_hostile_content_named_jpg_is_refused_at_completion(alice, api_for, gall
         put_chunk(api, upload_id, 0, data)
         response = api.post(f"/api/v1/uploads/{upload_id}/complete")
         assert response.status_code == status, response.content
-    assert not Asset.objects.exists() and stored_files(media_root) == []
-    no_leftovers(media_root, settings)
+    assert not Asset.objects.exists() and storage.names() == []
+    no_leftovers(storage)
 
 
-def test_abort_then_any_call_is_410(alice, api_for, gallery, big_jpeg, media_root, settings):
+def test_abort_removes_the_pieces_then_any_call_is_410(alice, api_for, gallery, big_jpeg, storage):
     api = api_for(alice)
     upload_id = start(api, gallery, big_jpeg).json()["id"]
     put_chunk(api, upload_id, 0, chunks_of(big_jpeg)[0])
+    assert storage.pieces() != []
     assert api.delete(f"/api/v1/uploads/{upload_id}").status_code == 204
-    no_leftovers(media_root, settings)
+    no_leftovers(storage)
+    assert storage.names() == []
     assert put_chunk(api, upload_id, 1, chunks_of(big_jpeg)[1]).status_code == 410
     assert api.post(f"/api/v1/uploads/{upload_id}/complete").status_code == 410
     assert api.get(f"/api/v1/uploads/{upload_id}").json()["status"] == "aborted"
 
 
-def test_an_expired_upload_is_410_and_the_sweep_removes_its_bytes(
-    alice, api_for, gallery, big_jpeg, settings, media_root
-):
+def test_an_expired_upload_is_410_and_the_sweep_removes_its_bytes(alice, api_for, gallery, big_jpeg, storage):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -269,7 +278,7 @@ def test_an_expired_upload_is_410_and_the_sweep_removes_its_bytes(
     assert expire_uploads() == 1
     assert expire_uploads() == 0
     assert Upload.objects.get(pk=upload_id).status == UploadStatus.EXPIRED
-    no_leftovers(media_root, settings)
+    no_leftovers(storage)
 
 
 def test_another_users_upload_is_404(alice, bob, api_for, gallery, big_jpeg):
@@ -357,7 +366,7 @@ def test_two_clients_writing_the_same_chunk_at_once(alice, big_jpeg, settings):
     assert UploadChunk.objects.filter(upload=upload).count() == 1
 
 
-def test_the_same_bytes_uploaded_twice_are_stored_once(alice, api_for, gallery, big_jpeg, media_root):
+def test_the_same_bytes_uploaded_twice_are_stored_once(alice, api_for, gallery, big_jpeg, storage):
     api = api_for(alice)
     ids = []
     for _ in range(2):
@@ -366,7 +375,7 @@ def test_the_same_bytes_uploaded_twice_are_stored_once(alice, api_for, gallery, 
             put_chunk(api, upload_id, i, piece)
         ids.append(api.post(f"/api/v1/uploads/{upload_id}/complete").json()["photo"]["id"])
     assert ids[0] == ids[1]
-    assert len([f for f in stored_files(media_root) if f.startswith("originals/")]) == 1
+    assert storage.names() == [original_key(sha(big_jpeg), "jpg")]
 
 
 def test_schema_lists_the_upload_endpoints(client):

@@ -1,4 +1,7 @@
-"""The project's URLs plus the baseline of bench/pages.py: the same 50 rows as plain JSON."""
+"""The project's URLs plus the baseline of bench/pages.py: the same 50 rows as plain JSON.
+
+Not a bench: `make bench` skips files starting with "_".
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import dj_database_url
 from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 
+from config import s3
 from config.env import env_bool, env_duration, env_int, env_list, env_size, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -184,25 +185,20 @@ if S3_CUSTOM_DOMAIN and not (S3_CLOUDFRONT_KEY_ID and S3_CLOUDFRONT_KEY):
     )
 
 if USE_S3:
+    # The options every S3 door shares (issue 10: one place, config/s3.py).
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": S3_ENDPOINT_URL or None,
-            "access_key": S3_ACCESS_KEY_ID or None,
-            "secret_key": S3_SECRET_ACCESS_KEY or None,
-            "region_name": S3_REGION,
-            "custom_domain": S3_CUSTOM_DOMAIN or None,
-            "cloudfront_key_id": S3_CLOUDFRONT_KEY_ID or None,
-            "cloudfront_key": S3_CLOUDFRONT_KEY or None,
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": int(MEDIA_URL_TTL.total_seconds()),
-            # Content-addressed keys: the same name always means the same bytes.
-            "file_overwrite": True,
-            "addressing_style": "path",
-            "signature_version": "s3v4",
-        },
+        "OPTIONS": s3.storage_options(
+            bucket=S3_BUCKET,
+            endpoint_url=S3_ENDPOINT_URL,
+            access_key=S3_ACCESS_KEY_ID,
+            secret_key=S3_SECRET_ACCESS_KEY,
+            region=S3_REGION,
+            custom_domain=S3_CUSTOM_DOMAIN,
+            cloudfront_key_id=S3_CLOUDFRONT_KEY_ID,
+            cloudfront_key=S3_CLOUDFRONT_KEY,
+            url_ttl=int(MEDIA_URL_TTL.total_seconds()),
+        ),
     }
 else:
     _default_storage = {
@@ -305,16 +301,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "tokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": 'Token-based authentication with the prefix "Token ".',
-            }
-        }
-    },
+    # Issue 10: no hand-written "tokenAuth" (knox and the session name their own schemes); the
+    # generator lists tus's HEAD and OPTIONS and marks strict request bodies (config/schema.py).
+    "DEFAULT_GENERATOR_CLASS": "config.schema.Generator",
+    # The API is JSON; DRF's form parsers stay for the test client and the browsable API, whose
+    # "empty field means absent" rules a JSON schema cannot state.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
 }
 
 # --- Logins and throttling (issue 9) ---------------------------------------------------------
@@ -401,7 +393,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_tokens": {"()": "config.logfilters.RedactShareTokens"}},
+    "filters": {
+        "redact_tokens": {"()": "config.logfilters.RedactShareTokens"},
+        # Issue 10: ordinary 4xx on share links and the API are DEBUG, not WARNING (config/logfilters.py).
+        "ordinary_refusals": {"()": "config.logfilters.LowerOrdinaryRefusals"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]},
     },
@@ -409,7 +405,12 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Django's request logger names the path; ours goes through the redacting handler only.
-        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.request": {
+            "handlers": ["console"],
+            "level": env_str("LOG_LEVEL", "INFO"),  # LOG_LEVEL=DEBUG shows the ordinary refusals too
+            "filters": ["ordinary_refusals"],
+            "propagate": False,
+        },
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -309,3 +309,31 @@ def unique_copy(base: bytes, n: int) -> bytes:
     """The same picture with its own bytes (so its own SHA-256): a JPEG comment after the start marker."""
     comment = f"bench {n}".encode()
     return base[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + base[2:]
+
+
+def write_png(path: Path, width: int, height: int, *, sixteen_bit_grey: bool = False) -> None:
+    """A real PNG written row by row (this process never holds the picture): a diagonal pattern.
+
+    Shared by bench/variants.py --large and galleries/tests/test_processing_memory.py.
+    """
+    import struct
+    import zlib
+
+    import numpy as np
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    depth, colour, channels = (16, 0, 2) if sixteen_bit_grey else (8, 2, 3)
+    x = np.arange(width * channels, dtype=np.uint32)
+    compressor = zlib.compressobj(1)
+    with path.open("wb") as out:
+        out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)))
+        pending = []
+        for y in range(height):
+            pending.append(compressor.compress(b"\x00" + ((x + y) % 251).astype(np.uint8).tobytes()))
+            if len(pending) == 512:
+                out.write(chunk(b"IDAT", b"".join(pending)))
+                pending = []
+        pending.append(compressor.flush())
+        out.write(chunk(b"IDAT", b"".join(pending)) + chunk(b"IEND", b""))

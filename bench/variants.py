@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from _harness import peak_rss_of_child, report_peak, verdict
+from _harness import peak_rss_of_child, report_peak, verdict, write_png
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 T = TypeVar("T")
@@ -402,28 +402,6 @@ def measure_memory_of(path: Path, naive: bool = False) -> tuple[float, float]:
 
 
 # --- --large: peak memory on very large originals ----------------------------------------------------------
-
-
-def write_png(path: Path, width: int, height: int) -> None:
-    """An RGB PNG written row by row, so this process never holds the picture (a diagonal pattern)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    x = np.arange(width * 3, dtype=np.uint32)
-    compressor = zlib.compressobj(1)
-    with path.open("wb") as out:
-        out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)))
-        pending = []
-        for y in range(height):
-            pending.append(compressor.compress(b"\x00" + ((x + y) % 251).astype(np.uint8).tobytes()))
-            if len(pending) == 512:
-                out.write(chunk(b"IDAT", b"".join(pending)))
-                pending = []
-        pending.append(compressor.flush())
-        out.write(chunk(b"IDAT", b"".join(pending)) + chunk(b"IEND", b""))
 
 
 def large_run(cfg: Config) -> None:

@@ -7,13 +7,13 @@ several full-size copies: a 100 MP PNG used to push a worker past 800 MB.
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
+
+from bench._harness import write_png
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,28 +36,6 @@ with open(sys.argv[1], "rb") as original:
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"before_kb": before, "after_kb": after, "size": [result.width, result.height]}))
 """
-
-
-def write_png(path: Path, width: int, height: int, *, sixteen_bit_grey: bool = False) -> None:
-    """A real PNG written row by row (this process never holds the picture): a diagonal pattern."""
-    import numpy as np
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    depth, colour, channels = (16, 0, 2) if sixteen_bit_grey else (8, 2, 3)
-    x = np.arange(width * channels, dtype=np.uint32)
-    compressor = zlib.compressobj(1)
-    with path.open("wb") as out:
-        out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)))
-        pending = []
-        for y in range(height):
-            pending.append(compressor.compress(b"\x00" + ((x + y) % 251).astype(np.uint8).tobytes()))
-            if len(pending) == 512:
-                out.write(chunk(b"IDAT", b"".join(pending)))
-                pending = []
-        pending.append(compressor.flush())
-        out.write(chunk(b"IDAT", b"".join(pending)) + chunk(b"IEND", b""))
 
 
 def peak_increase_mb(path: Path) -> tuple[float, list[int]]:

@@ -19,7 +19,7 @@ from uploads.api import views
 from uploads.chunkstore import get_chunk_store
 from uploads.models import Upload, UploadChunk, UploadStatus
 from uploads.tests.conftest import sha
-from uploads.tests.test_tus import TUS, meta
+from uploads.tests.test_tus import TUS, meta, patch
 
 CHUNK = 64 * 1024
 
@@ -109,14 +109,19 @@ def test_two_bodies_racing_for_one_chunk_leave_the_ledgers_bytes_and_the_loser_g
 
 
 def _tus_patch(api, location, offset, body):
-    return api.generic(
-        "PATCH",
-        location,
-        body,
-        content_type="application/offset+octet-stream",
-        HTTP_UPLOAD_OFFSET=str(offset),
+    return patch(api, location, offset, body)
+
+
+def _tus_create(api, gallery, data: bytes, filename: str = "full.jpg") -> str:
+    """A tus upload of data's length into gallery; its address."""
+    created = api.post(
+        "/api/v1/tus/",
+        HTTP_UPLOAD_LENGTH=str(len(data)),
+        HTTP_UPLOAD_METADATA=meta(gallery=str(gallery.pk), filename=filename),
         **TUS,
     )
+    assert created.status_code == 201, created.content
+    return created["Location"]
 
 
 def _race_one_offset(alice, api_for, gallery, bodies_meet) -> None:
@@ -254,13 +259,7 @@ def test_a_final_tus_patch_on_a_full_disk_answers_507_and_the_upload_finishes_on
     alice, api_for, gallery, jpeg, full_disk
 ):
     api = api_for(alice)
-    created = api.post(
-        "/api/v1/tus/",
-        HTTP_UPLOAD_LENGTH=str(len(jpeg)),
-        HTTP_UPLOAD_METADATA=meta(gallery=str(gallery.pk), filename="full.jpg"),
-        **TUS,
-    )
-    location = created["Location"]
+    location = _tus_create(api, gallery, jpeg)
     half = len(jpeg) // 2
     assert _tus_patch(api, location, 0, jpeg[:half]).status_code == 204
     full_disk.fill()
@@ -278,13 +277,7 @@ def test_a_tus_upload_whose_completion_hit_a_full_disk_completes_on_the_next_hea
     alice, api_for, gallery, jpeg, full_disk, monkeypatch
 ):
     api = api_for(alice)
-    created = api.post(
-        "/api/v1/tus/",
-        HTTP_UPLOAD_LENGTH=str(len(jpeg)),
-        HTTP_UPLOAD_METADATA=meta(gallery=str(gallery.pk), filename="full.jpg"),
-        **TUS,
-    )
-    location = created["Location"]
+    location = _tus_create(api, gallery, jpeg)
     # The bytes go in, then the disk fills just as the photo is being stored.
     from uploads import services
 

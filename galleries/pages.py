@@ -94,11 +94,11 @@ def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, ru
     if rule.owner:
         photo_page = _photo_page(request, gallery, **args)
     else:
-        link = extra.get("link")
+        # What the door added that can change the photos fragment (plain values: a flag, a URL).
+        shown = sorted((k, v) for k, v in extra.items() if isinstance(v, (bool, int, str)))
         photo_page = cached_for_visitors(
             gallery, lambda: _photo_page(request, gallery, **args), link_bound=bool(rule.link_id),
-            base=base_url, rule=rule.cache_part(), layout=layout, page=page_number,
-            link=f"{link.pk}:{link.allow_download}:{link.allow_upload}" if link else "",
+            base=base_url, rule=rule.cache_part(), layout=layout, page=page_number, extra=shown,
         )  # fmt: skip
     return {
         "gallery": gallery,
@@ -112,13 +112,18 @@ def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, ru
     }
 
 
-def gallery_response(request: HttpRequest, context: dict) -> HttpResponse:
-    """The whole page, or the fragment HTMX asked for (the layout, or the next page of photos)."""
-    template = "galleries/gallery_detail.html"
+def gallery_response(
+    request: HttpRequest, context: dict, *, template: str = "galleries/gallery_detail.html"
+) -> HttpResponse:
+    """The whole page, or the fragment HTMX asked for (the layout, or the next page of photos).
+
+    A door may render the page through its own template that extends galleries/gallery_detail.html
+    (sharing adds the link's actions); the fragments are the gallery page's own.
+    """
     if getattr(request, "htmx", False):
         if request.htmx.target != "gallery-content":
             return HttpResponse(context["photo_page_html"])
-        template = f"{template}#gallery-content"
+        template = "galleries/gallery_detail.html#gallery-content"
     return render(request, template, context)
 
 

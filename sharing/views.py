@@ -54,8 +54,9 @@ def share_detail(request: HttpRequest, link) -> HttpResponse:
         base_url=link.get_absolute_url(),
         rule=FieldRule.for_link(link),
         link=link,
+        favourites=True,
     )
-    return pages.gallery_response(request, context)
+    return pages.gallery_response(request, context, template="sharing/share_detail.html")
 
 
 @shared_page
@@ -65,7 +66,7 @@ def share_photo(request: HttpRequest, link, photo_id: uuid.UUID) -> HttpResponse
         photo_id,
         base_url=link.get_absolute_url(),
         rule=FieldRule.for_link(link),
-        link=link,
+        download_original=link.allow_download,
     )
     return render(request, "galleries/photo_detail.html", context)
 

@@ -53,3 +53,17 @@ def test_no_app_imports_another_apps_views_or_private_names():
         if module.endswith(".views") or any(name.startswith("_") for name in names)
     ]
     assert wrong == []
+
+
+def test_gallery_templates_know_nothing_of_share_links():
+    """A door that adds to the gallery pages (sharing) extends them; the gallery's own templates
+    only take plain values (favourites, download_original) and never a share link."""
+    import re
+
+    wrong = []
+    for folder in ("templates/galleries", "templates/components"):
+        for path in (ROOT / folder).rglob("*.html"):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if re.search(r"\blink\.|\{% if link|'shared-|\"shared-", line):
+                    wrong.append(f"{path.relative_to(ROOT)}:{number}")
+    assert wrong == []

@@ -52,7 +52,7 @@ test: setup lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-enough-value-for-the-deploy-check \
 		DJANGO_ALLOWED_HOSTS=photos.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every bench/*.py is a bench, except helpers whose names start with "_" (the shared harness, pages' settings).
 bench: setup

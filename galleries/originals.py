@@ -24,7 +24,6 @@ __all__ = [
     "location_patches",
     "needs_cleaning",
     "open_clean",
-    "open_for",
     "open_handout",
     "work_out_patches",
 ]
@@ -104,11 +103,6 @@ def open_handout(item: Handout) -> IO[bytes]:
     if not item.patches:
         return handle
     return location.PatchedReader(handle, list(item.patches))
-
-
-def open_for(asset: Asset, *, owner: bool) -> IO[bytes]:
-    """The original's bytes for a viewer: as stored for the owner, location removed otherwise."""
-    return open_handout(handout(asset, owner=owner))
 
 
 def open_clean(key: str) -> IO[bytes]:

@@ -17,7 +17,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 TRICKLERS = 12  # more than the default 2 workers x 4 threads could ever hold
-TRICKLE_SECONDS = 12
+TRICKLE_SECONDS = 7  # 5 s of health samples after the slow clients are all connected
 
 
 def procfile_command(name: str) -> str:

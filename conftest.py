@@ -14,8 +14,15 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 # Servers the tests start (issue 10: out of this file): SeaweedFS for S3, Redis, web server processes;
-# and `storage`, which runs one test on local files and on S3.
-pytest_plugins = ["tests.plugins.processes", "tests.plugins.seaweedfs", "tests.plugins.redis", "tests.plugins.storage"]
+# and `storage`, which runs one test on local files and on S3; issue 11: `smtp_server`, a real SMTP server.
+pytest_plugins = [
+    "tests.plugins.processes",
+    "tests.plugins.seaweedfs",
+    "tests.plugins.redis",
+    "tests.plugins.storage",
+    "tests.plugins.smtp",
+    "tests.plugins.clock",
+]
 
 
 @pytest.fixture(autouse=True)

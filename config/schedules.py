@@ -19,6 +19,13 @@ SCHEDULES: list[dict[str, Any]] = [
         "schedule_type": "I",
         "minutes": 15,
     },
+    {
+        # Issue 11: mails that could not go out (mail server down) go when it is back.
+        "name": "send notifications",
+        "func": "notifications.tasks.send_due",
+        "schedule_type": "I",
+        "minutes": 5,
+    },
 ]
 
 

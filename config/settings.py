@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import s3
 from config.env import env_bool, env_duration, env_int, env_list, env_size, env_str
+from notifications.emailurl import CONSOLE_BACKEND, parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or env_bool("DJANGO_TESTING", False)
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django_q",
     "axes",  # issue 9, logins: lockouts on every login door (settings under "Logins and throttling")
     "accounts",
+    "notifications",  # issue 11: email notifications (settings under "Email and notifications")
     "galleries",
     "uploads",
     "sharing",
@@ -230,6 +232,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 REQUEST_BODY_MAX_SIZE = env_size("REQUEST_BODY_MAX_SIZE", DATA_UPLOAD_MAX_MEMORY_SIZE + 1024**2)
 SINGLE_UPLOAD_MAX_FILES = env_int("SINGLE_UPLOAD_MAX_FILES", 5)
 FILE_UPLOAD_PERMISSIONS = 0o640
+
+# --- Gallery lifecycle (galleries.lifecycle, docs/operations.md) ------------------------------
+
+# What the sweep does to a gallery past its expiry: "hide" (only the owner sees it until it is
+# purged GALLERY_PURGE_AFTER days later) or "trash" (moved to the trash, purged TRASH_RETENTION
+# days later). GALLERY_PURGE_AFTER=never keeps expired galleries until their owner deletes them.
+GALLERY_EXPIRED_ACTION = env_str("GALLERY_EXPIRED_ACTION", "hide")
+if GALLERY_EXPIRED_ACTION not in ("hide", "trash"):
+    raise ImproperlyConfigured(f"GALLERY_EXPIRED_ACTION must be hide or trash, not {GALLERY_EXPIRED_ACTION!r}.")
+GALLERY_PURGE_AFTER = None if env_str("GALLERY_PURGE_AFTER") == "never" else env_int("GALLERY_PURGE_AFTER", 30)
+TRASH_RETENTION = env_int("TRASH_RETENTION", 30)
+# Owners (and clients who left an email) are told this many days before a gallery expires;
+# owners are told this many days before a purge.
+GALLERY_EXPIRY_NOTICE_DAYS = env_int("GALLERY_EXPIRY_NOTICE_DAYS", 7)
+GALLERY_PURGE_NOTICE_DAYS = env_int("GALLERY_PURGE_NOTICE_DAYS", 3)
+# An asset no photo holds (an upload that died between its steps) is collected after this long.
+ORPHAN_ASSET_GRACE = env_duration("ORPHAN_ASSET_GRACE", timedelta(hours=1))
+# The storage check (manage.py storage_check) leaves files without a row alone until they are this
+# old: an upload or a worker may have written the file and not yet committed its row.
+STORAGE_CHECK_GRACE = env_duration("STORAGE_CHECK_GRACE", timedelta(hours=24))
+# One sweep stops starting new work after this long; the next one carries on.
+LIFECYCLE_SWEEP_BUDGET = env_duration("LIFECYCLE_SWEEP_BUDGET", timedelta(minutes=4))
+LIFECYCLE_BATCH = env_int("LIFECYCLE_BATCH", 500)
 
 # --- Background tasks (django-q2) ------------------------------------------------------------
 
@@ -465,6 +490,31 @@ UPLOAD_MAX_OPEN_PER_USER = env_int("UPLOAD_MAX_OPEN_PER_USER", 500)
 # Guest drop box (issue 9, uploads): an open guest upload holds a place under the link's caps only
 # while it makes progress; after this long without a byte its place is free again.
 UPLOAD_RESERVATION_WINDOW = env_duration("UPLOAD_RESERVATION_WINDOW", timedelta(minutes=10))
+
+# --- Email and notifications (issue 11) -----------------------------------------------------
+
+# EMAIL_URL: smtp://user:password@host:port (plain), smtp+tls://… (STARTTLS), smtps://… (TLS from
+# the start), console:// or locmem://. Unset: mails are printed on the console.
+EMAIL_URL = env_str("EMAIL_URL", "")
+_email = parse_email_url(EMAIL_URL) if EMAIL_URL.strip() else {"EMAIL_BACKEND": CONSOLE_BACKEND}
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# A mail server that does not answer holds a worker no longer than this (seconds).
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Contact Sheet <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+STUDIO_NAME = env_str("STUDIO_NAME", "Contact Sheet")  # shown in every mail
+# Links in mails are built from this, never from a request's Host header (which a client writes).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A mail the server would not take is tried again after NOTIFICATION_RETRY_BASE seconds, then twice
+# as long each time (at most 6 hours apart), NOTIFICATION_MAX_ATTEMPTS times in all, then marked failed.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+NOTIFICATION_RETRY_BASE = env_int("NOTIFICATION_RETRY_BASE", 60)
 
 # --- Share links -----------------------------------------------------------------------------
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from config.exceptions import Conflict, InvalidInput
 from galleries.models import Gallery, Photo
+from notifications.services import notify
 from sharing.models import Selection, ShareLink
 
 _UNSET: Any = object()
@@ -129,7 +132,28 @@ def selection_submit(*, link: ShareLink, visitor: str, note: str = "") -> Select
             selection.note = note.strip()[:2000]
             selection.submitted_at = timezone.now()
             selection.save(update_fields=["note", "submitted_at", "updated_at"])
+            _mail_selection_submitted(selection)  # issue 11: sent by the worker after commit, once
     return selection
+
+
+def _mail_selection_submitted(selection: Selection) -> None:
+    """Tell the gallery's owner (when they have an address) that a client sent a selection."""
+    gallery = selection.link.gallery
+    notify(
+        key=f"selection-submitted:{selection.pk}:{selection.submitted_at.timestamp():.6f}",
+        to=gallery.owner.email,
+        template="selection_submitted",
+        topic=f"gallery:{gallery.pk}",
+        context={
+            "client_name": selection.name,
+            "client_email": selection.email,
+            "photo_count": selection.photos.count(),
+            "note": selection.note,
+            "gallery_title": gallery.title,
+            "link_label": selection.link.label,
+            "selection_url": settings.SITE_URL + reverse("admin:sharing_selection_change", args=[selection.pk]),
+        },
+    )
 
 
 def selection_clear(*, link: ShareLink, visitor: str) -> None:

@@ -14,10 +14,11 @@ SCHEDULES: list[dict[str, Any]] = [
         "minutes": 1,
     },
     {
-        "name": "expire stale uploads",
-        "func": "uploads.tasks.expire_uploads",
+        # issue 11: publish, warn, expire, purge, expire stale uploads, collect orphans, send mails.
+        "name": "lifecycle sweep",
+        "func": "lifecycle.tasks.run_sweep",
         "schedule_type": "I",
-        "minutes": 15,
+        "minutes": 5,
     },
     {
         # Issue 11: mails that could not go out (mail server down) go when it is back.
@@ -29,10 +30,15 @@ SCHEDULES: list[dict[str, Any]] = [
 ]
 
 
+# Schedules an earlier version created and this one no longer has (their work moved elsewhere).
+RETIRED = ["expire stale uploads"]  # now a step of the lifecycle sweep
+
+
 def apply_schedules(**kwargs: Any) -> int:
-    """Create or update each schedule by name; never duplicates. Returns how many exist."""
+    """Create or update each schedule by name and remove retired ones; never duplicates. Returns how many exist."""
     from django_q.models import Schedule
 
+    Schedule.objects.filter(name__in=RETIRED).delete()
     for spec in SCHEDULES:
         fields = {k: v for k, v in spec.items() if k != "name"}
         fields.setdefault("repeats", -1)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "galleries",
     "uploads",
     "sharing",
+    "lifecycle",  # issue 11: the sweep that publishes, warns, expires and purges (galleries.lifecycle)
 ]
 
 MIDDLEWARE = [

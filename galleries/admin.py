@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -19,7 +23,7 @@ from config.exceptions import ServiceError
 from galleries import services, video
 from galleries.forms import PhotoUploadForm
 from galleries.media import media_url
-from galleries.models import Asset, AssetStatus, Gallery, Photo
+from galleries.models import Asset, AssetStatus, Gallery, Photo, PurgeRecord, State
 
 
 def thumbnail(asset: Asset, *, size: int = 64) -> dict[str, Any]:
@@ -112,30 +116,68 @@ class PhotoInline(admin.TabularInline):
         return f"{asset.width}×{asset.height}, {asset.size / 2**20:.1f} MB{sender}"
 
 
-class TrashFilter(admin.SimpleListFilter):
+class StateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("alive", "Active"), ("expired", "Expired"), ("trash", "In trash")]
+        return [(state.value, state.label) for state in State]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "alive":
-            return queryset.alive()
-        if self.value() == "expired":
+        now = timezone.now()
+        soon = now + timedelta(days=settings.GALLERY_EXPIRY_NOTICE_DAYS)
+        value = self.value()
+        if value == State.DRAFT:
+            return queryset.draft()
+        if value == State.PUBLISHED:
+            return queryset.open().exclude(expires_at__lte=soon)
+        if value == State.EXPIRING:
+            return queryset.open().filter(expires_at__lte=soon)
+        if value == State.EXPIRED:
             return queryset.expired()
-        if self.value() == "trash":
+        if value == State.TRASH:
             return queryset.trashed()
         return queryset
 
 
+class GalleryForm(forms.ModelForm):
+    """The dates go through the service's own check, so the admin refuses what the API refuses."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        before = self.instance.expires_at if self.instance.pk else None
+        try:
+            services.check_dates(
+                publish_at=data.get("publish_at"),
+                expires_at=data.get("expires_at"),
+                expiry_changed="expires_at" in self.changed_data and data.get("expires_at") != before,
+            )
+        except ServiceError as exc:
+            field = "expires_at" if "past" in exc.message else "publish_at"
+            self.add_error(field, exc.message)
+        return data
+
+
+EXTEND_CHOICES = (7, 30, 90)
+
+
 @admin.register(Gallery)
 class GalleryAdmin(admin.ModelAdmin):
-    list_display = ("cover_thumb", "title", "owner", "visibility", "photo_count", "expires_at", "state")
+    form = GalleryForm
+    list_display = ("cover_thumb", "title", "owner", "visibility", "photo_count", "storage", "expires_at", "state")
     list_display_links = ("cover_thumb", "title")
-    list_filter = (TrashFilter, "visibility", "default_layout")
+    list_filter = (StateFilter, "visibility", "default_layout")
     search_fields = ("title", "slug", "description")
-    readonly_fields = ("slug", "page_link", "created_at", "updated_at", "deleted_at")
+    readonly_fields = (
+        "slug",
+        "page_link",
+        "state",
+        "storage",
+        "published_at",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+    )
     inlines = [PhotoInline]
     # Other apps attach themselves here; galleries imports none of them:
     # - sharing adds its share-link inline, the inline's save function and the ZIP action (sharing/admin.py);
@@ -143,7 +185,7 @@ class GalleryAdmin(admin.ModelAdmin):
     formset_savers: dict = {}
     # route under "<uuid:object_id>/" -> (view(request, object_id, **kwargs), URL name)
     gallery_pages: dict[str, tuple[Callable[..., HttpResponse], str]] = {}
-    actions = ["trash_selected", "restore_selected"]
+    actions = ["trash_selected", "restore_selected", "extend_selected", "clear_expiry_selected"]
     change_form_template = "admin/galleries/gallery/change_form.html"
     list_per_page = 50
 
@@ -152,7 +194,16 @@ class GalleryAdmin(admin.ModelAdmin):
         if is_manager(request.user):
             fields.insert(0, "owner")
         if obj is not None:
-            fields += ["slug", "page_link", "created_at", "updated_at", "deleted_at"]
+            fields += [
+                "slug",
+                "page_link",
+                "state",
+                "storage",
+                "published_at",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+            ]
         return fields
 
     def get_form(self, request: HttpRequest, obj: Gallery | None = None, change: bool = False, **kwargs: Any):
@@ -234,9 +285,19 @@ class GalleryAdmin(admin.ModelAdmin):
 
     @admin.display(description="State")
     def state(self, obj: Gallery) -> str:
-        if obj.is_trashed:
-            return "In trash"
-        return "Expired" if obj.is_expired else "Active"
+        """The state, with the date that matters next (release, expiry or purge)."""
+        label = State(obj.state).label
+        if obj.state == State.DRAFT:
+            return format_html("{} <small>(visitors from {})</small>", label, date_format(obj.publish_at, "j M Y H:i"))
+        if obj.state == State.EXPIRING:
+            return format_html("{} <small>({})</small>", label, date_format(obj.expires_at, "j M Y"))
+        if obj.purge_at is not None:
+            return format_html("{} <small>(purged on {})</small>", label, date_format(obj.purge_at, "j M Y"))
+        return label
+
+    @admin.display(description="Storage", ordering="storage_bytes")
+    def storage(self, obj: Gallery) -> str:
+        return services.human_size(obj.storage_bytes)
 
     @admin.display(description="Page")
     def page_link(self, obj: Gallery) -> str:
@@ -256,8 +317,89 @@ class GalleryAdmin(admin.ModelAdmin):
             services.gallery_restore(gallery=gallery)
         self.message_user(request, f"Restored {queryset.count()} galleries.", messages.SUCCESS)
 
+    @admin.action(description="Extend the expiry of selected galleries by 30 days")
+    def extend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        extended = 0
+        for gallery in queryset.filter(expires_at__isnull=False):
+            services.gallery_extend(gallery=gallery, days=30)
+            extended += 1
+        self.message_user(request, f"Extended {extended} galleries by 30 days.", messages.SUCCESS)
+
+    @admin.action(description="Clear the expiry of selected galleries (never expire)")
+    def clear_expiry_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for gallery in queryset:
+            services.gallery_update(gallery=gallery, expires_at=None)
+        self.message_user(request, f"{queryset.count()} galleries will not expire.", messages.SUCCESS)
+
+    def extend_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """One click from the owner's mail: extend the expiry by 7, 30 or 90 days (and restore an
+        expired gallery from the trash)."""
+        gallery = get_object_or_404(Gallery.objects.editable_by(request.user), pk=object_id)
+        if request.method == "POST":
+            try:
+                days = int(request.POST.get("days", ""))
+            except ValueError:
+                days = 0
+            if days not in EXTEND_CHOICES:
+                messages.error(request, "Choose 7, 30 or 90 days.")
+                return HttpResponseRedirect(request.path)
+            services.gallery_extend(gallery=gallery, days=days)
+            messages.success(
+                request, f"“{gallery.title}” is now available until {date_format(gallery.expires_at, 'j F Y')}."
+            )
+            return HttpResponseRedirect(reverse("admin:galleries_gallery_change", args=[gallery.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": gallery,
+            "title": f"Extend “{gallery.title}”",
+            "choices": EXTEND_CHOICES,
+        }
+        return TemplateResponse(request, "admin/galleries/gallery/extend.html", context)
+
+    def storage_view(self, request: HttpRequest) -> HttpResponse:
+        """Storage per owner (from the galleries' kept counters) and the record of purges."""
+        galleries = Gallery.objects.editable_by(request.user)
+        owners = (
+            galleries.order_by()
+            .values("owner__username")
+            .annotate(
+                total=Sum("storage_bytes"),
+                galleries=Count("pk"),
+                trash=Sum("storage_bytes", filter=Q(deleted_at__isnull=False)),
+            )
+            .order_by("-total")
+        )
+        purges = PurgeRecord.objects.select_related("owner")
+        if not is_manager(request.user):
+            purges = purges.filter(owner=request.user)
+        rows = [
+            {
+                "owner": row["owner__username"],
+                "galleries": row["galleries"],
+                "total": services.human_size(row["total"] or 0),
+                "trash": services.human_size(row["trash"] or 0),
+            }
+            for row in owners
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Storage and purges",
+            "owners": rows,
+            "purges": purges[:100],
+            "human_size": services.human_size,
+        }
+        return TemplateResponse(request, "admin/galleries/gallery/storage.html", context)
+
     def get_urls(self):
         return [
+            path("storage/", self.admin_site.admin_view(self.storage_view), name="galleries_gallery_storage"),
+            path(
+                "<uuid:object_id>/extend/",
+                self.admin_site.admin_view(self.extend_view),
+                name="galleries_gallery_extend",
+            ),
             path(
                 "<uuid:object_id>/upload/",
                 self.admin_site.admin_view(self.upload_view),

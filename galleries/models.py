@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -31,28 +32,49 @@ class Layout(models.TextChoices):
     SLIDESHOW = "slideshow", "Slideshow"
 
 
+class State(models.TextChoices):
+    """Where a gallery is in its life (Gallery.state). Purged galleries have no row, only a PurgeRecord."""
+
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    EXPIRING = "expiring", "Expiring soon"
+    EXPIRED = "expired", "Expired"
+    TRASH = "trash", "In trash"
+
+
+def _open_to_visitors(now) -> Q:
+    """Published, not past its expiry: what visitors may see (with their visibility or link)."""
+    return (Q(publish_at__isnull=True) | Q(publish_at__lte=now)) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
 class GalleryQuerySet(models.QuerySet):
     def alive(self) -> GalleryQuerySet:
-        """Not in the trash and not past its expiry."""
-        return self.filter(deleted_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-        )
+        """Not in the trash."""
+        return self.filter(deleted_at__isnull=True)
+
+    def open(self) -> GalleryQuerySet:
+        """What visitors may see: not in the trash, published and not past its expiry."""
+        return self.alive().filter(_open_to_visitors(timezone.now()))
+
+    def draft(self) -> GalleryQuerySet:
+        return self.alive().filter(publish_at__gt=timezone.now())
 
     def expired(self) -> GalleryQuerySet:
-        return self.filter(deleted_at__isnull=True, expires_at__lte=timezone.now())
+        return self.alive().filter(expires_at__lte=timezone.now())
 
     def trashed(self) -> GalleryQuerySet:
         return self.filter(deleted_at__isnull=False)
 
     def public(self) -> GalleryQuerySet:
-        return self.alive().filter(visibility=Visibility.PUBLIC)
+        return self.open().filter(visibility=Visibility.PUBLIC)
 
     def visible_to(self, user: User) -> GalleryQuerySet:
-        """Galleries this user may look at: admins all, owners theirs, everyone public and unlisted."""
+        """Galleries this user may look at: admins every one out of the trash, owners theirs (drafts and
+        expired ones too), everyone the open public and unlisted ones."""
         alive = self.alive()
         if is_manager(user):
             return alive
-        rule = Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+        rule = Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED]) & _open_to_visitors(timezone.now())
         if user.is_authenticated:
             rule |= Q(owner=user)
         return alive.filter(rule)
@@ -97,8 +119,27 @@ class Gallery(models.Model):
         help_text="Show visitors of the gallery's page the camera details (EXIF) and original file names. "
         "Location is never shown. Share links have their own switch.",
     )
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    publish_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Until then the gallery is a draft only you see; empty: visitors see it at once.",
+    )
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From then on only you see it, until it is purged (see the purge date); empty: never expires.",
+    )
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the lifecycle sweep has done (galleries.lifecycle): the expiry each notice or step was for,
+    # so that every step runs once per date and again only when the owner sets a new one.
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expiry_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
+    expired_for = models.DateTimeField(null=True, blank=True, editable=False)
+    purge_warned_for = models.DateTimeField(null=True, blank=True, editable=False)  # trash date or expiry
+    guests_noticed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bytes of every file its photos hold (originals and variants; a file shared with another gallery
+    # counts in both), kept by the services that change them so that reading it costs nothing.
+    storage_bytes = models.BigIntegerField(default=0, editable=False)
     # Bumped whenever what the gallery shows changes (photos, their order, texts, processing), so
     # rendered pages can be cached under it and never served stale.
     content_version = models.PositiveIntegerField(default=0, editable=False)
@@ -110,8 +151,19 @@ class Gallery(models.Model):
     class Meta:
         verbose_name_plural = "galleries"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["visibility", "deleted_at"]), models.Index(fields=["owner", "-created_at"])]
-        constraints = [models.CheckConstraint(condition=~Q(title=""), name="gallery_title_not_empty")]
+        indexes = [
+            models.Index(fields=["visibility", "deleted_at"]),
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["expires_at"], condition=Q(expires_at__isnull=False), name="gallery_expiry"),
+            models.Index(fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="gallery_trash"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="gallery_title_not_empty"),
+            models.CheckConstraint(
+                condition=Q(publish_at__isnull=True) | Q(expires_at__isnull=True) | Q(publish_at__lt=F("expires_at")),
+                name="gallery_publish_before_expiry",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -126,6 +178,38 @@ class Gallery(models.Model):
     @property
     def is_trashed(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.publish_at is not None and self.publish_at > timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        """Visitors may see it (with its visibility or a link): the rule of GalleryQuerySet.open."""
+        return not (self.is_trashed or self.is_draft or self.is_expired)
+
+    @property
+    def state(self) -> str:
+        if self.is_trashed:
+            return State.TRASH
+        if self.is_expired:
+            return State.EXPIRED
+        if self.is_draft:
+            return State.DRAFT
+        notice = timedelta(days=settings.GALLERY_EXPIRY_NOTICE_DAYS)
+        if self.expires_at is not None and self.expires_at <= timezone.now() + notice:
+            return State.EXPIRING
+        return State.PUBLISHED
+
+    @property
+    def purge_at(self) -> datetime | None:
+        """When the lifecycle sweep deletes it for good: trash after TRASH_RETENTION days, an expired
+        gallery GALLERY_PURGE_AFTER days after its expiry (None: kept); None while it is neither."""
+        if self.deleted_at is not None:
+            return self.deleted_at + timedelta(days=settings.TRASH_RETENTION)
+        if self.is_expired and settings.GALLERY_PURGE_AFTER is not None:
+            return self.expires_at + timedelta(days=settings.GALLERY_PURGE_AFTER)
+        return None
 
     def is_editable_by(self, user: User) -> bool:
         """The same rule as GalleryQuerySet.editable_by, for a gallery already in hand."""
@@ -219,6 +303,8 @@ class Asset(models.Model):
     # or {"error": ...} when it cannot be removed safely.
     location_patches = models.JSONField(null=True, blank=True, editable=False)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video.")
+    # The original's size plus every variant's: what the asset holds in storage (kept by processing).
+    stored_bytes = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -268,3 +354,56 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}.{self.format} {self.width}×{self.height}"
+
+
+class PurgeReason(models.TextChoices):
+    EXPIRED = "expired", "Expired"
+    TRASH = "trash", "Trash emptied"
+    ADMIN = "admin", "Deleted by an admin"
+
+
+class PurgeRecord(models.Model):
+    """What was deleted for good, when and why: the gallery row is gone, this stays.
+
+    Files are counted once they are really gone from storage (StorageTombstone), so a purge that
+    was cut short never claims bytes it did not free.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    gallery_id = models.UUIDField(db_index=True)
+    title = models.CharField(max_length=100)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=10, choices=PurgeReason.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    photos_deleted = models.PositiveIntegerField(default=0)
+    files_deleted = models.PositiveIntegerField(default=0)
+    bytes_freed = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gallery_id"], condition=Q(finished_at__isnull=True), name="purge_one_running_per_gallery"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_reason_display()}, {self.started_at:%Y-%m-%d})"
+
+
+class StorageTombstone(models.Model):
+    """A stored file whose rows are gone and which is to be deleted.
+
+    Written in the same transaction that deletes the rows, so a process killed before the file is
+    deleted leaves this row behind and the next sweep finishes the job: no row ever points at a
+    missing file, and no file is left with nothing pointing at it.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    size = models.BigIntegerField(default=0)
+    purge = models.ForeignKey(PurgeRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key

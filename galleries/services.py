@@ -8,21 +8,31 @@ import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
 from config.exceptions import Conflict, InvalidInput, TooLarge
-from galleries import imaging, tasks, video
-from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Layout, Photo, Visibility
+from galleries import imaging, lifecycle, tasks, video
+from galleries.models import (
+    Asset,
+    AssetKind,
+    AssetStatus,
+    Gallery,
+    Layout,
+    Photo,
+    PurgeReason,
+    PurgeRecord,
+    Visibility,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +83,13 @@ def gallery_create(
     default_layout: str = Layout.MASONRY,
     show_metadata: bool = False,
     expires_at: datetime | None = None,
+    publish_at: datetime | None = None,
 ) -> Gallery:
-    """Create a gallery with a unique slug made from its title (with a random part when unlisted)."""
+    """Create a gallery with a unique slug made from its title (with a random part when unlisted).
+
+    With a publish_at in the future it is a draft until then; an expires_at must be in the future.
+    """
+    check_dates(publish_at=publish_at, expires_at=expires_at, expiry_changed=expires_at is not None)
     gallery = Gallery(
         owner=owner,
         title=title.strip(),
@@ -83,8 +98,30 @@ def gallery_create(
         default_layout=default_layout,
         show_metadata=show_metadata,
         expires_at=expires_at,
+        publish_at=publish_at,
     )
+    _mark_published(gallery)
     return _gallery_save(gallery=gallery)
+
+
+def check_dates(*, publish_at: datetime | None, expires_at: datetime | None, expiry_changed: bool) -> None:
+    """An expiry being set must lie ahead; a release must come before the expiry (InvalidInput, a 400).
+
+    expiry_changed: only a new expiry must lie ahead, so a form saved again with an expired
+    gallery's old date is not refused."""
+    now = timezone.now()
+    if expiry_changed and expires_at is not None and expires_at <= now:
+        raise InvalidInput("The expiry date is in the past; choose a later one, or none.", code="expiry_in_past")
+    if publish_at is not None and expires_at is not None and publish_at >= expires_at:
+        raise InvalidInput("The gallery would expire before it is published; choose a release date before the expiry.")
+
+
+def _mark_published(gallery: Gallery) -> None:
+    """Record when visitors first could see it; a release date moved into the future makes it a draft again."""
+    if gallery.is_draft:
+        gallery.published_at = None
+    elif gallery.published_at is None:
+        gallery.published_at = gallery.publish_at or timezone.now()
 
 
 def _gallery_save(*, gallery: Gallery) -> Gallery:
@@ -116,7 +153,16 @@ def _gallery_save(*, gallery: Gallery) -> Gallery:
 
 
 # What a gallery's owner may change (the API's PATCH and the admin's form).
-GALLERY_FIELDS = ("title", "description", "visibility", "default_layout", "show_metadata", "cover", "expires_at")
+GALLERY_FIELDS = (
+    "title",
+    "description",
+    "visibility",
+    "default_layout",
+    "show_metadata",
+    "cover",
+    "expires_at",
+    "publish_at",
+)
 
 
 @transaction.atomic
@@ -136,39 +182,58 @@ def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
     cover = fields.get("cover")
     if cover is not None and cover.gallery_id != gallery.pk:
         raise InvalidInput("The cover must be a photo of this gallery.")
+    check_dates(
+        publish_at=fields.get("publish_at", gallery.publish_at),
+        expires_at=fields.get("expires_at", gallery.expires_at),
+        expiry_changed="expires_at" in fields and fields["expires_at"] != gallery.expires_at,
+    )
     for name, value in fields.items():
         setattr(gallery, name, value)
+    _mark_published(gallery)
     _gallery_save(gallery=gallery)
     Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 
 
-def gallery_trash(*, gallery: Gallery) -> Gallery:
-    """Move to the trash: hidden everywhere, restorable with gallery_restore.
+def gallery_extend(*, gallery: Gallery, days: int) -> Gallery:
+    """Keep a gallery available `days` longer: from its expiry, or from now when that has passed
+    (or there was none). A gallery the sweep moved to the trash when it expired comes back."""
+    if days < 1:
+        raise InvalidInput("Extend by at least one day.")
+    now = timezone.now()
+    start = gallery.expires_at if gallery.expires_at and gallery.expires_at > now else now
+    with transaction.atomic():
+        if gallery.is_trashed:
+            gallery_restore(gallery=gallery)
+        return gallery_update(gallery=gallery, expires_at=start + timedelta(days=days))
 
-    Nothing empties the trash yet: a trashed gallery and its files stay until an admin deletes it
-    (gallery_destroy). The lifecycle's purge of old trash is still to be built.
-    """
+
+def gallery_trash(*, gallery: Gallery) -> Gallery:
+    """Move to the trash: hidden everywhere, restorable with gallery_restore until the lifecycle
+    sweep purges it TRASH_RETENTION days later (Gallery.purge_at)."""
     if gallery.deleted_at is None:
         gallery.deleted_at = timezone.now()
         gallery.save(update_fields=["deleted_at", "updated_at"])
+        Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 
 
-def gallery_destroy(*, gallery: Gallery) -> None:
-    """Delete a gallery for good, with its photos; assets no other gallery holds go too."""
-    with transaction.atomic():
-        asset_ids = list(gallery.photos.values_list("asset_id", flat=True))
-        Gallery.objects.filter(pk=gallery.pk).update(cover=None)
-        gallery.delete()
-        transaction.on_commit(lambda: [asset_collect(asset_id=asset_id) for asset_id in asset_ids])
+def gallery_destroy(*, gallery: Gallery) -> PurgeRecord:
+    """Delete a gallery for good now (an admin's choice), with every file no other photo holds."""
+    return lifecycle.gallery_purge(gallery=gallery, reason=PurgeReason.ADMIN).record
 
 
 def gallery_restore(*, gallery: Gallery) -> Gallery:
-    """Bring a gallery back from the trash."""
+    """Bring a gallery back from the trash. An expiry that has passed is cleared: whoever restores a
+    gallery wants it back, and the sweep would otherwise hide or trash it again at once."""
     if gallery.deleted_at is not None:
         gallery.deleted_at = None
-        gallery.save(update_fields=["deleted_at", "updated_at"])
+        fields = ["deleted_at", "updated_at"]
+        if gallery.is_expired:
+            gallery.expires_at = None
+            fields.append("expires_at")
+        gallery.save(update_fields=fields)
+        Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 
 
@@ -292,6 +357,7 @@ def _asset_for(checked: CheckedFile, written: _Written) -> Asset:
                     mime=checked.mime,
                     ext=checked.ext,
                     size=checked.size,
+                    stored_bytes=checked.size,
                     width=checked.width,
                     height=checked.height,
                     duration=checked.duration,
@@ -335,11 +401,15 @@ def photos_add(*, gallery: Gallery, files: list[CheckedFile], contributor: str =
             Gallery.objects.select_for_update().filter(pk=gallery.pk).first()  # serialise positions
             Gallery.objects.filter(pk=gallery.pk).touch()
             results = []
+            added_bytes = 0
             for checked in files:
                 asset = _asset_for(checked, written)
-                results.append(
-                    _photo_place(gallery=gallery, asset=asset, filename=checked.filename, contributor=contributor)
-                )
+                placed = _photo_place(gallery=gallery, asset=asset, filename=checked.filename, contributor=contributor)
+                if placed[1]:
+                    added_bytes += asset.stored_bytes  # read under the asset's lock (see asset_recount)
+                results.append(placed)
+            if added_bytes:
+                Gallery.objects.filter(pk=gallery.pk).update(storage_bytes=F("storage_bytes") + added_bytes)
             return results
     except BaseException:
         for key in written.keys:
@@ -377,30 +447,25 @@ def photo_update(*, photo: Photo, **fields: Any) -> Photo:
 def photo_delete(*, photo: Photo) -> None:
     """Remove a photo from its gallery; its asset goes too once no photo holds it."""
     asset_id = photo.asset_id
+    held = Asset.objects.select_for_update().filter(pk=asset_id).values_list("stored_bytes", flat=True).first() or 0
     Gallery.objects.filter(cover=photo).update(cover=None)
     Gallery.objects.filter(pk=photo.gallery_id).touch()
+    Gallery.objects.filter(pk=photo.gallery_id).update(storage_bytes=F("storage_bytes") - held)
     photo.delete()
     transaction.on_commit(lambda: asset_collect(asset_id=asset_id))
 
 
 def asset_collect(*, asset_id: Any) -> bool:
-    """Delete an asset and its files when no photo holds it any more. Safe to call twice."""
+    """Delete an asset and its files when no photo holds it any more. Safe to call twice.
+
+    The rows go with a tombstone per file in one transaction, then the files (galleries.lifecycle):
+    a crash in between leaves the tombstones for the sweep, never a row without its file.
+    """
     with transaction.atomic():
-        asset = Asset.objects.select_for_update().filter(pk=asset_id).first()
-        if asset is None or asset.photos.exists():
-            return False
-        keys = [asset.original_key, *asset.variants.values_list("key", flat=True)]
-        asset.delete()
-        transaction.on_commit(lambda: _delete_keys(keys))
-    return True
-
-
-def _delete_keys(keys: list[str]) -> None:
-    for key in keys:
-        try:
-            default_storage.delete(key)
-        except Exception:  # a file that is already gone is what we wanted anyway
-            log.warning("could not delete %s", key, exc_info=True)
+        buried = lifecycle.bury_assets([asset_id])
+    if buried:
+        lifecycle.flush_tombstones()  # one batch: what is left waits for the sweep
+    return bool(buried)
 
 
 def asset_enqueue_processing(*, asset_id: Any) -> None:

@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.exceptions import ServiceError
-from galleries import imaging, originals, video
+from galleries import imaging, lifecycle, originals, video
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
 from galleries.storage import variant_key
 
@@ -200,6 +200,7 @@ def _finish(asset: Asset, fields: dict[str, Any], rows: list[Variant], *, force:
             Variant.objects.filter(asset=asset).exclude(key__in=written).delete()
             Variant.objects.filter(asset=asset, key__in=written).delete()
         Variant.objects.bulk_create(rows, ignore_conflicts=True)
+        lifecycle.asset_recount(asset.pk)  # the storage counters of the asset and its galleries
         Asset.objects.filter(pk=asset.pk).update(
             **fields,
             status=AssetStatus.READY,

@@ -33,9 +33,10 @@ class PasswordRequired(Exception):
 
 
 def link_for_token(token: str) -> ShareLink:
-    """The live link for a token: 404 when unknown or revoked, 410 when expired."""
+    """The live link for a token: 404 when unknown, revoked, its gallery a draft or in the trash;
+    410 when the link or its gallery has expired."""
     link = ShareLink.objects.by_token(token)
-    if link is None or link.is_revoked or link.gallery.deleted_at is not None:
+    if link is None or link.is_revoked or link.gallery.is_trashed or link.gallery.is_draft:
         raise NotFound("This link does not exist or has been switched off.")
     if link.is_expired or link.gallery.is_expired:
         raise Gone("This link has expired. Ask the photographer for a new one.")
@@ -144,6 +145,6 @@ def media_link_grant(link_id: str) -> str | None:
     except (ShareLink.DoesNotExist, ValueError, ValidationError):
         return None
     gallery = link.gallery
-    if link.is_revoked or link.is_expired or gallery.deleted_at is not None or gallery.is_expired:
+    if link.is_revoked or link.is_expired or not gallery.is_open:
         return None
     return link.grant_key

@@ -6,5 +6,5 @@ from uploads.services import uploads_expire
 
 
 def expire_uploads() -> int:
-    """Expire open uploads past UPLOAD_EXPIRY and remove their bytes (scheduled every 15 minutes)."""
+    """Expire open uploads past UPLOAD_EXPIRY and remove their bytes (a step of the lifecycle sweep)."""
     return uploads_expire()

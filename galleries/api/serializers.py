@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from galleries.media import media_url
-from galleries.models import Gallery, Layout, Photo, Visibility
+from galleries.models import Gallery, Layout, Photo, State, Visibility
 from galleries.privacy import FieldRule
 
 # What each kind of field takes in a JSON body. DRF would also read 0 as "0", "true" and 1 as true
@@ -84,7 +84,17 @@ class GalleryInputSerializer(StrictMixin, serializers.Serializer):
     show_metadata = serializers.BooleanField(
         required=False, help_text="Show visitors camera details (EXIF) and original file names; never location."
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="From then on only the owner sees it, until it is purged; must lie ahead. Null: never expires.",
+    )
+    publish_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Until then the gallery is a draft only the owner sees; must come before `expires_at`. "
+        "Null: visible at once.",
+    )
 
 
 class GalleryUpdateSerializer(GalleryInputSerializer):
@@ -97,6 +107,19 @@ class GalleryOutputSerializer(serializers.ModelSerializer):
     photo_count = serializers.IntegerField(read_only=True)
     cover = serializers.UUIDField(source="cover_id", allow_null=True, read_only=True)
     url = serializers.SerializerMethodField()
+    state = serializers.ChoiceField(
+        choices=State.choices,
+        read_only=True,
+        help_text="draft (before `publish_at`), published, expiring (within the notice days of `expires_at`), "
+        "expired (only the owner sees it) or trash.",
+    )
+    purge_at = serializers.SerializerMethodField(
+        help_text="When it will be deleted for good (expired or in the trash). The owner and admins only; "
+        "null for anyone else or when no purge is due."
+    )
+    storage_bytes = serializers.SerializerMethodField(
+        help_text="Bytes its photos take in storage, originals and every size. The owner and admins only."
+    )
 
     class Meta:
         model = Gallery
@@ -111,12 +134,29 @@ class GalleryOutputSerializer(serializers.ModelSerializer):
             "cover",
             "photo_count",
             "owner",
+            "state",
+            "publish_at",
             "expires_at",
+            "purge_at",
             "deleted_at",
+            "storage_bytes",
             "created_at",
             "updated_at",
             "url",
         ]
+
+    def _for_owner(self, obj: Gallery) -> bool:
+        request = self.context.get("request")
+        return request is not None and obj.is_editable_by(request.user)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_purge_at(self, obj: Gallery) -> str | None:
+        purge_at = obj.purge_at if self._for_owner(obj) else None
+        return None if purge_at is None else serializers.DateTimeField().to_representation(purge_at)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_storage_bytes(self, obj: Gallery) -> int | None:
+        return obj.storage_bytes if self._for_owner(obj) else None
 
     def get_url(self, obj: Gallery) -> str:
         request = self.context.get("request")

@@ -1,0 +1,33 @@
+import io
+
+import pytest
+
+from conftest import make_image
+from galleries import services
+from galleries.models import Visibility
+from galleries.tasks import process_asset
+
+_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def make_gallery(db):
+    def make(owner, title="Wedding", visibility=Visibility.PUBLIC, **kw):
+        return services.gallery_create(owner=owner, title=title, visibility=visibility, **kw)
+
+    return make
+
+
+@pytest.fixture
+def add_photo():
+    """Adds a distinct (or the given) photo and processes it, so its variants exist."""
+
+    def add(gallery, data=None, filename="photo.jpg", contributor=""):
+        n = next(_counter)
+        data = data or make_image("JPEG", size=(160, 120), colour=(n * 47 % 256, n * 101 % 256, n * 197 % 256))
+        checked = services.photo_check(file=io.BytesIO(data), filename=filename)
+        photo, _ = services.photos_add(gallery=gallery, files=[checked], contributor=contributor)[0]
+        process_asset(photo.asset_id)
+        return photo
+
+    return add

@@ -37,10 +37,8 @@ EXAMPLES = 50  # keys kept per kind for the report; the counts are exact
 DB_CHUNK = 2000  # rows fetched per round trip
 S3_PAGE_SIZE = 1000  # keys per list_objects_v2 page (S3's maximum)
 PROGRESS_EVERY = 1000  # stored files between progress callbacks
-# process_asset(force=False) skips every variant that has a row, so a row whose file is gone would
-# never be rebuilt; force=True rebuilds the asset's variants from its original (idempotent, a few
-# seconds per asset, and drift is rare).
-REBUILD_FORCE = True
+# process_asset(force=False) builds again the variants whose file is gone and keeps the others.
+REBUILD_FORCE = False
 DEFAULT_GRACE = timedelta(hours=24)
 
 

@@ -101,7 +101,8 @@ class _Lease:
 def process_asset(asset_id: Any, force: bool = False) -> str:
     """Build an asset's variants, blurhash and EXIF, then mark it ready.
 
-    Idempotent: existing variants are kept (unless force) and running it again builds nothing.
+    Idempotent: existing variants are kept (unless force) and running it again builds nothing but
+    what is missing.
     Files are written first, then the rows and the status change land in one transaction.
     Returns "ready", "failed", "retrying", "skipped" (another worker has it, or it is done) or
     "gone" (the asset was deleted meanwhile: the run stops and leaves no file behind).
@@ -111,7 +112,9 @@ def process_asset(asset_id: Any, force: bool = False) -> str:
     asset = Asset.objects.filter(pk=asset_id).first()
     if asset is None:
         return _gone(asset_id, written=[])
-    existing = {} if force else {(v.name, v.format): v for v in asset.variants.all()}
+    # Kept unless force: variants whose row and file both exist (a row whose file went missing, which
+    # storage_check finds, is built again).
+    existing = {} if force else {(v.name, v.format): v for v in asset.variants.all() if default_storage.exists(v.key)}
     written: list[str] = []
     try:
         with _Lease(asset.pk):

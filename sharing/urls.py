@@ -13,4 +13,6 @@ urlpatterns = [
     path("s/<str:token>/download.zip", views.share_zip, name="zip"),
     path("s/<str:token>/p/<uuid:photo_id>/", views.share_photo, name="photo"),
     path("s/<str:token>/p/<uuid:photo_id>/download", views.share_photo_download, name="photo-download"),
+    path("s/<str:token>/more-time/", views.share_more_time, name="more-time"),
+    path("s/<str:token>/more-time/ask", views.share_more_time_ask, name="more-time-ask"),
 ]

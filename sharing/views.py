@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from config.exceptions import Gone, NotFound, TooManyRequests
 from galleries import pages
 from galleries.privacy import FieldRule
-from sharing import access, downloads
+from sharing import access, downloads, expiry
 from sharing.forms import UnlockForm
 
 # The password form is the one shared page that posts. Under "no-referrer" Chromium sends
@@ -56,6 +56,7 @@ def share_detail(request: HttpRequest, link) -> HttpResponse:
         link=link,
         favourites=True,
     )
+    context.update(_more_time_context(request, link))  # not in gallery_context's extra: no part of the photo cache key
     return pages.gallery_response(request, context, template="sharing/share_detail.html")
 
 
@@ -113,3 +114,47 @@ def share_zip(request: HttpRequest, link) -> StreamingHttpResponse:
     if not link.allow_download:
         raise NotFound("Downloads are not enabled for this link.")
     return downloads.zip_response(link.gallery, rule=FieldRule.for_link(link), link=link)
+
+
+def _more_time_context(request: HttpRequest, link, state: str = "") -> dict:
+    """The closing date line and the "Request more time" button, for a gallery that closes."""
+    if not expiry.can_ask(link):
+        return {"more_time": None}
+    state = state or expiry.more_time_state(link=link, visitor=access.visitor_id(request))
+    return {"more_time": {"expires_at": link.gallery.expires_at, "state": state}}
+
+
+@require_http_methods(["GET"])
+@shared_page
+def share_more_time_ask(request: HttpRequest, link) -> HttpResponse:
+    """Without JavaScript, the button leads here: a page whose form may post (see the POST view)."""
+    if not expiry.can_ask(link):
+        raise NotFound("This gallery has no closing date to move.")
+    context = {"link": link, "gallery": link.gallery, **_more_time_context(request, link)}
+    response = render(request, "sharing/more_time.html", context)
+    response["Referrer-Policy"] = UNLOCK_REFERRER_POLICY  # a form posts from here, as on the password page
+    return response
+
+
+@require_http_methods(["POST"])
+@vary_on_headers("HX-Request")
+@shared_page
+def share_more_time(request: HttpRequest, link) -> HttpResponse:
+    """Ask the owner for more time (CSRF-protected, once a day per visitor, a few a day per link).
+
+    The shared page posts here with HTMX and swaps in the answer. Its plain form cannot: the page
+    is "no-referrer", under which Chromium sends "Origin: null" with a form POST and CSRF refuses
+    it; so without JavaScript the button opens share_more_time_ask, whose form posts here.
+    """
+    status, retry_after = 200, None
+    try:
+        expiry.more_time_request(link=link, visitor=access.visitor_id(request))
+        state = expiry.THANKS
+    except TooManyRequests as exc:
+        state, status, retry_after = exc.code, 429, exc.retry_after
+    context = {"link": link, "gallery": link.gallery, **_more_time_context(request, link, state)}
+    template = "sharing/partials/more_time.html" if request.htmx else "sharing/more_time.html"
+    response = render(request, template, context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response

@@ -98,6 +98,27 @@ def page(browser):
     context.close()
 
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules/axe-core/axe.min.js"
+
+
+@pytest.fixture
+def axe() -> Callable[..., list[str]]:
+    """Runs axe-core (npm, package.json) on a page: the violations as "rule: help (n nodes)" lines."""
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing from node_modules: run make (npm ci) first")
+    source = AXE.read_text()
+
+    def run(page, context: str | None = None) -> list[str]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(source)
+        target = "document" if context is None else repr(context)
+        return page.evaluate(
+            f"axe.run({target}).then(r => r.violations.map(v => `${{v.id}}: ${{v.help}} (${{v.nodes.length}})`))"
+        )
+
+    return run
+
+
 @pytest.fixture
 def shot():
     ARTIFACTS.mkdir(exist_ok=True)

@@ -65,7 +65,7 @@ def _open(browser, viewport):
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("layout", ["masonry", "tiles", "slideshow"])
-def test_each_layout_looks_right_and_does_not_shift(browser, live_server, demo, shot, layout, viewport):
+def test_each_layout_looks_right_and_does_not_shift(browser, live_server, demo, shot, axe, layout, viewport):
     context, page = _open(browser, viewport)
     page.goto(f"{live_server.url}/g/{demo.slug}/?layout={layout}")
     page.wait_for_load_state("networkidle")
@@ -77,6 +77,7 @@ def test_each_layout_looks_right_and_does_not_shift(browser, live_server, demo, 
     assert page.errors == []
     if layout == "masonry":
         assert page.locator(".grid-masonry.is-laid-out").count() == 1
+    assert axe(page) == []
     context.close()
 
 

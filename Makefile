@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Where `make run` serves (the Procfile's web line reads it).
 BIND ?= 127.0.0.1:8000
+# pytest's options for `make test`: two processes that take work from each other (pytest-xdist).
+# `make test PYTEST_ARGS=` runs the suite in one process.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 .PHONY: setup check-prereqs vendor run test lint bench clean
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import uuid
 
@@ -13,6 +14,7 @@ from django.utils.crypto import salted_hmac
 from galleries.models import Gallery
 
 TOKEN_BYTES = 32  # 43 URL-safe characters
+TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def new_token() -> str:
@@ -25,8 +27,8 @@ class ShareLinkQuerySet(models.QuerySet):
 
     def by_token(self, token: str) -> ShareLink | None:
         """The link with exactly this token, compared in constant time (the prefix only narrows the search)."""
-        if not token or len(token) > 100:
-            return None
+        if not token or len(token) > 100 or not TOKEN_ALPHABET.fullmatch(token):
+            return None  # what no token can be (a NUL byte would even be refused by PostgreSQL)
         for link in self.filter(token_prefix=token[:8]).select_related("gallery"):
             if hmac.compare_digest(link.token.encode(), token.encode()):
                 return link

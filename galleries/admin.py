@@ -164,7 +164,7 @@ EXTEND_CHOICES = (7, 30, 90)
 @admin.register(Gallery)
 class GalleryAdmin(admin.ModelAdmin):
     form = GalleryForm
-    list_display = ("cover_thumb", "title", "owner", "visibility", "photo_count", "storage", "expires_at", "state")
+    list_display = ("cover_thumb", "title", "owner", "visibility", "photos", "storage", "expires_at", "state")
     list_display_links = ("cover_thumb", "title")
     list_filter = (StateFilter, "visibility", "default_layout")
     search_fields = ("title", "slug", "description")
@@ -217,7 +217,7 @@ class GalleryAdmin(admin.ModelAdmin):
         return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = Gallery.objects.editable_by(request.user).with_photo_count()
+        qs = Gallery.objects.editable_by(request.user)
         return qs.select_related("owner", "cover__asset").prefetch_related("cover__asset__variants")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -279,9 +279,11 @@ class GalleryAdmin(admin.ModelAdmin):
     def cover_thumb(self, obj: Gallery) -> str:
         return thumbnail_html(obj.cover.asset if obj.cover else None, size=48)
 
-    @admin.display(description="Photos", ordering="photo_count")
-    def photo_count(self, obj: Gallery) -> int:
-        return obj.photo_count
+    @admin.display(description="Photos", ordering="photo_total")
+    def photos(self, obj: Gallery) -> str:
+        """Every photo; those visitors do not see yet (awaiting approval, failed) in brackets."""
+        hidden = obj.photo_total - obj.photo_count
+        return f"{obj.photo_total} ({hidden} hidden)" if hidden else str(obj.photo_total)
 
     @admin.display(description="State")
     def state(self, obj: Gallery) -> str:

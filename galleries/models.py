@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import MinLengthValidator
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -91,9 +91,6 @@ class GalleryQuerySet(models.QuerySet):
         """Mark the content of these galleries as changed (see content_version)."""
         return self.update(content_version=F("content_version") + 1)
 
-    def with_photo_count(self) -> GalleryQuerySet:
-        return self.annotate(photo_count=Count("photos", filter=Q(photos__is_approved=True), distinct=True))
-
     def with_cover_id(self) -> GalleryQuerySet:
         """Annotate cover_photo_id: the chosen cover, else the first ready photo."""
         first_ready = (
@@ -140,6 +137,10 @@ class Gallery(models.Model):
     # Bytes of every file its photos hold (originals and variants; a file shared with another gallery
     # counts in both), kept by the services that change them so that reading it costs nothing.
     storage_bytes = models.BigIntegerField(default=0, editable=False)
+    # Photos visitors see (approved, not failed) and every photo (the owner's), kept by the services
+    # that add, remove, approve and process photos, so that no list counts rows (galleries.counters).
+    photo_count = models.PositiveIntegerField(default=0, editable=False)
+    photo_total = models.PositiveIntegerField(default=0, editable=False)
     # Bumped whenever what the gallery shows changes (photos, their order, texts, processing), so
     # rendered pages can be cached under it and never served stale.
     content_version = models.PositiveIntegerField(default=0, editable=False)
@@ -250,8 +251,9 @@ class Photo(models.Model):
     objects = PhotoQuerySet.as_manager()
 
     class Meta:
-        ordering = ["position", "created_at"]
-        indexes = [models.Index(fields=["gallery", "position", "created_at"])]
+        ordering = ["position", "created_at", "id"]  # galleries.paging.PHOTO_ORDER
+        # Pages walk this index for the ids of a page before they join anything (galleries.paging).
+        indexes = [models.Index(fields=["gallery", "position", "created_at", "id"], name="photo_gallery_order")]
         constraints = [models.UniqueConstraint(fields=["gallery", "asset"], name="photo_unique_asset_per_gallery")]
 
     def __str__(self) -> str:

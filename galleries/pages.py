@@ -12,14 +12,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from galleries import signing
+from galleries import paging, signing
 from galleries.media import media_ttl
 from galleries.models import AssetStatus, Gallery, Layout, Photo
 from galleries.presenters import picture, pictures
@@ -39,23 +38,51 @@ def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
     return photos
 
 
+def _phase(gallery: Gallery, step: int) -> int:
+    """Where in the window this gallery's entries turn over: spread over the window by its id, so
+    that not every gallery's cache is rebuilt in the same second."""
+    return int.from_bytes(hashlib.sha256(str(gallery.pk).encode()).digest()[:4], "big") % step
+
+
 def cache_key(gallery: Gallery, *, link_bound: bool = False, **parts: object) -> str:
-    """A key that changes with the gallery's content and with the media-signing window."""
-    window = int(time.time() // cache_ttl(link_bound=link_bound))
+    """A key that changes with the gallery's content and once per window (one signing window long).
+
+    The URLs an entry holds were signed when it was built and stay valid for at least TTL minus one
+    window (galleries.signing); the entry lives at most one window, shifted by the gallery's phase,
+    so a visitor never gets an expired URL from the cache.
+    """
+    step = cache_ttl(link_bound=link_bound)
+    window = int((time.time() + _phase(gallery, step)) // step)
     raw = f"{gallery.pk}:{gallery.content_version}:{window}:" + ":".join(f"{k}={v}" for k, v in sorted(parts.items()))
     return "gallery-page:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def cached_for_visitors(gallery: Gallery, build: Callable[[], T], *, link_bound: bool = False, **parts: object) -> T:
-    """What build() makes for visitors of this gallery, kept for one signing window (see cache_key).
+STAMPEDE_WAIT = 2.0  # seconds a visitor waits for another request already building the same entry
 
-    Every visitor-facing cache of a gallery (pages, API) goes through here; owners never do.
+
+def cached_for_visitors(gallery: Gallery, build: Callable[[], T], *, link_bound: bool = False, **parts: object) -> T:
+    """What build() makes for visitors of this gallery, kept for one window (see cache_key).
+
+    Every visitor-facing cache of a gallery (pages, API) goes through here; owners never do. When
+    many visitors miss the same entry at once, one builds it and the others wait for it (up to
+    STAMPEDE_WAIT, then they build it themselves rather than fail).
     """
     key = cache_key(gallery, link_bound=link_bound, **parts)
     value = cache.get(key)
-    if value is None:
+    if value is not None:
+        return value
+    if not cache.add(key + ":building", 1, timeout=int(STAMPEDE_WAIT) + 1):
+        deadline = time.monotonic() + STAMPEDE_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            value = cache.get(key)
+            if value is not None:
+                return value
+    try:
         value = build()
         cache.set(key, value, cache_ttl(link_bound=link_bound))
+    finally:
+        cache.delete(key + ":building")
     return value
 
 
@@ -65,8 +92,8 @@ def cache_ttl(*, link_bound: bool = False) -> int:
 
 
 def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule,
-                layout: str, page_number: str, extra: dict) -> dict:  # fmt: skip
-    page = Paginator(visible_photos(gallery, owner=rule.owner), PAGE_SIZE).get_page(page_number)
+                layout: str, page_number: int, extra: dict) -> dict:  # fmt: skip
+    page = paging.photo_page(visible_photos(gallery, owner=rule.owner), page_number, PAGE_SIZE)
     eager = EAGER_ON_FIRST_PAGE if page.number == 1 else 0
     fragment_context = {
         "gallery": gallery,
@@ -77,7 +104,7 @@ def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: 
         **extra,
     }
     html = render_to_string("galleries/gallery_detail.html#photo-page", fragment_context, request=request)
-    return {"html": html, "count": page.paginator.count}
+    return {"html": html, "count": gallery.photo_total if rule.owner else gallery.photo_count}
 
 
 def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule, **extra) -> dict:
@@ -89,7 +116,7 @@ def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, ru
     layout = request.GET.get("layout", "")
     if layout not in Layout.values:
         layout = gallery.default_layout
-    page_number = request.GET.get("page") or "1"
+    page_number = paging.page_number(request.GET.get("page"))
     args = {"base_url": base_url, "rule": rule, "layout": layout, "page_number": page_number, "extra": extra}
     if rule.owner:
         photo_page = _photo_page(request, gallery, **args)

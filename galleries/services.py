@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from config.exceptions import Conflict, InvalidInput, TooLarge
-from galleries import imaging, lifecycle, tasks, video
+from galleries import counters, imaging, lifecycle, tasks, video
 from galleries.models import (
     Asset,
     AssetKind,
@@ -143,7 +143,12 @@ def _gallery_save(*, gallery: Gallery) -> Gallery:
             gallery.slug = _unique_slug(gallery.title, exclude_pk=gallery.pk, secret=unlisted)
         try:
             with transaction.atomic():
-                gallery.save()
+                if gallery._state.adding:
+                    gallery.save()
+                else:
+                    # Only what a door may change: the counters, the trash and the sweep's marks are
+                    # written by their own services with F() and must not be put back from a stale copy.
+                    gallery.save(update_fields=SAVED_FIELDS)
                 return gallery
         except IntegrityError:
             # Another request took the same slug between our read and our write: pick again.
@@ -163,6 +168,8 @@ GALLERY_FIELDS = (
     "expires_at",
     "publish_at",
 )
+# What saving a changed gallery writes: those, and what the services work out from them.
+SAVED_FIELDS = [*GALLERY_FIELDS, "owner", "slug", "published_at", "updated_at"]
 
 
 @transaction.atomic
@@ -401,15 +408,20 @@ def photos_add(*, gallery: Gallery, files: list[CheckedFile], contributor: str =
             Gallery.objects.select_for_update().filter(pk=gallery.pk).first()  # serialise positions
             Gallery.objects.filter(pk=gallery.pk).touch()
             results = []
-            added_bytes = 0
+            added_bytes = shown = total = 0
             for checked in files:
                 asset = _asset_for(checked, written)
-                placed = _photo_place(gallery=gallery, asset=asset, filename=checked.filename, contributor=contributor)
-                if placed[1]:
+                photo, created = _photo_place(
+                    gallery=gallery, asset=asset, filename=checked.filename, contributor=contributor
+                )
+                if created:
                     added_bytes += asset.stored_bytes  # read under the asset's lock (see asset_recount)
-                results.append(placed)
+                    total += 1
+                    shown += photo.is_approved and asset.status != AssetStatus.FAILED
+                results.append((photo, created))
             if added_bytes:
                 Gallery.objects.filter(pk=gallery.pk).update(storage_bytes=F("storage_bytes") + added_bytes)
+            counters.added(gallery.pk, shown=shown, total=total)
             return results
     except BaseException:
         for key in written.keys:
@@ -447,7 +459,9 @@ def photo_update(*, photo: Photo, **fields: Any) -> Photo:
 def photo_delete(*, photo: Photo) -> None:
     """Remove a photo from its gallery; its asset goes too once no photo holds it."""
     asset_id = photo.asset_id
-    held = Asset.objects.select_for_update().filter(pk=asset_id).values_list("stored_bytes", flat=True).first() or 0
+    held, status = Asset.objects.select_for_update().filter(pk=asset_id).values_list("stored_bytes", "status").get()
+    shown = Photo.objects.filter(pk=photo.pk, is_approved=True).exists() and status != AssetStatus.FAILED
+    counters.added(photo.gallery_id, shown=-int(shown), total=-1)
     Gallery.objects.filter(cover=photo).update(cover=None)
     Gallery.objects.filter(pk=photo.gallery_id).touch()
     Gallery.objects.filter(pk=photo.gallery_id).update(storage_bytes=F("storage_bytes") - held)
@@ -493,6 +507,8 @@ def asset_reprocess(*, asset: Asset, force: bool = True, wait: bool = False) -> 
         if force:
             reset["location_patches"] = None
         Asset.objects.filter(pk=asset.pk).update(**reset)
+        if locked.status == AssetStatus.FAILED:
+            counters.asset_failure_changed([asset.pk])  # visitors see it again while it is rebuilt
         # Visitors' cached pages hold the old variants' URLs.
         Gallery.objects.filter(photos__asset=asset).touch()
         if not wait:
@@ -505,6 +521,8 @@ def asset_reprocess(*, asset: Asset, force: bool = True, wait: bool = False) -> 
 
 def _set_approved(photos: list[Photo], approved: bool) -> int:
     ids = [p.pk for p in photos]
+    list(Photo.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))  # lock the rows
+    counters.approval_changed(ids, approved=approved)
     changed = Photo.objects.filter(pk__in=ids, is_approved=not approved).update(
         is_approved=approved, updated_at=timezone.now()
     )

@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.exceptions import ServiceError
-from galleries import imaging, lifecycle, originals, video
+from galleries import counters, imaging, lifecycle, originals, video
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
 from galleries.storage import variant_key
 
@@ -197,7 +197,8 @@ def _finish(asset: Asset, fields: dict[str, Any], rows: list[Variant], *, force:
     (nothing is written) or waits for this commit and then deletes these variants with the rest.
     """
     with transaction.atomic():
-        if not list(Asset.objects.select_for_update().filter(pk=asset.pk).values_list("pk", flat=True)):
+        before = list(Asset.objects.select_for_update().filter(pk=asset.pk).values_list("status", flat=True))
+        if not before:
             return False
         if force:
             Variant.objects.filter(asset=asset).exclude(key__in=written).delete()
@@ -213,6 +214,8 @@ def _finish(asset: Asset, fields: dict[str, Any], rows: list[Variant], *, force:
             updated_at=timezone.now(),
         )
         Gallery.objects.filter(photos__asset=asset).touch()
+        if before[0] == AssetStatus.FAILED:
+            counters.asset_failure_changed([asset.pk])
     return True
 
 
@@ -247,13 +250,15 @@ def _discard(keys: list[str], keep: dict) -> None:
 def _fail(asset: Asset, message: str) -> None:
     log.warning("asset %s failed: %s", asset.pk, message)
     Gallery.objects.filter(photos__asset=asset).touch()
-    Asset.objects.filter(pk=asset.pk).update(
-        status=AssetStatus.FAILED,
-        error=message[:500],
-        processing_started_at=None,
-        claim_expires_at=None,
-        updated_at=timezone.now(),
-    )
+    with transaction.atomic():
+        Asset.objects.filter(pk=asset.pk).update(
+            status=AssetStatus.FAILED,
+            error=message[:500],
+            processing_started_at=None,
+            claim_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        counters.asset_failure_changed([asset.pk])  # visitors no longer see it
 
 
 def _retry_or_fail(asset: Asset, exc: Exception) -> str:
@@ -297,13 +302,15 @@ def requeue_stuck_assets() -> int:
     )
     reclaimed = set(lapsed.values_list("pk", flat=True)[:1000])
     batch = Asset.objects.filter(pk__in=reclaimed)
-    batch.filter(attempts__gte=settings.PROCESSING_MAX_ATTEMPTS).update(
+    given_up = list(batch.filter(attempts__gte=settings.PROCESSING_MAX_ATTEMPTS).values_list("pk", flat=True))
+    Asset.objects.filter(pk__in=given_up).update(
         status=AssetStatus.FAILED,
         error="Processing never finished (the worker stopped each time).",
         processing_started_at=None,
         claim_expires_at=None,
         updated_at=now,
     )
+    counters.asset_failure_changed(given_up)
     batch.filter(status=AssetStatus.PROCESSING).update(
         status=AssetStatus.PENDING, processing_started_at=None, claim_expires_at=None, updated_at=now
     )

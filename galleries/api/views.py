@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 
@@ -37,6 +38,7 @@ from galleries.api.serializers import (
 )
 from galleries.media import original_download
 from galleries.models import AssetStatus, Gallery, Photo, Visibility
+from galleries.paging import CountedPaginator
 from galleries.privacy import FieldRule
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def _gallery_for_write(request: Request, gallery_id: uuid.UUID) -> Gallery:
 
 
 def _gallery_out(request: Request, gallery: Gallery) -> dict:
-    gallery = Gallery.objects.with_photo_count().select_related("owner").get(pk=gallery.pk)
+    gallery = Gallery.objects.select_related("owner").get(pk=gallery.pk)
     return GalleryOutputSerializer(gallery, context={"request": request}).data
 
 
@@ -116,7 +118,7 @@ class GalleryListCreateApi(APIView):
             qs = qs.trashed() if trash else qs.filter(deleted_at__isnull=True)
         else:
             qs = Gallery.objects.none() if trash else Gallery.objects.public()
-        qs = qs.with_photo_count().select_related("owner")
+        qs = qs.select_related("owner")
         paginator = GalleryCursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
@@ -214,22 +216,33 @@ class GalleryPhotosApi(APIView):
     )
     def get(self, request: Request, gallery_id: uuid.UUID) -> Response:
         gallery = _gallery_for_read(request, gallery_id)
+        unknown = sorted(set(request.query_params) - {"page", "page_size"})
+        if unknown:
+            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
         can_edit = gallery.is_editable_by(request.user)
         if can_edit:
             return Response(self._page(request, gallery, can_edit=True))
         # Visitors share one cached page per gallery version and signing window (see galleries.pages).
-        # The encoded JSON itself is cached: re-encoding 50 photos costs more than the rest.
+        # The encoded JSON itself is cached: re-encoding 50 photos costs more than the rest. The key is
+        # made of the parsed page and size, so `?page=02` and `?page=2` are one entry, and any other
+        # parameter is refused before (its links would otherwise carry it into every visitor's copy).
+        pagination = PhotoPagination()
+        number, size = int(pagination.get_page_number(request, None)), pagination.get_page_size(request)
         rule = viewer_rule(gallery, can_edit=False)
         encoded = pages.cached_for_visitors(
             gallery,
             lambda: JSONRenderer().render(self._page(request, gallery, can_edit=False)),
-            api=request.build_absolute_uri(),
+            api=request.build_absolute_uri(request.path),
+            page=number,
+            size=size,
             rule=rule.cache_part(),
         )
         return HttpResponse(encoded, content_type="application/json")
 
     def _page(self, request: Request, gallery: Gallery, *, can_edit: bool) -> dict:
         paginator = PhotoPagination()
+        count = gallery.photo_total if can_edit else gallery.photo_count
+        paginator.django_paginator_class = functools.partial(CountedPaginator, count=count)
         page = paginator.paginate_queryset(pages.visible_photos(gallery, owner=can_edit), request, view=self)
         rule = viewer_rule(gallery, can_edit=can_edit)
         data = PhotoOutputSerializer(page, many=True, context={"request": request, "rule": rule}).data

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from conftest import make_image
-from galleries import services
+from galleries import counters, services
 from galleries.models import Visibility
 
 
@@ -39,3 +39,26 @@ def add_photo():
 @pytest.fixture
 def photo(gallery, add_photo):
     return add_photo(gallery)
+
+
+def bulk_photos(gallery, count):
+    """count ready photos with variant rows (no files), made in bulk; the gallery's counters follow."""
+    from galleries.models import Asset, AssetStatus, Photo, Variant
+
+    assets = Asset.objects.bulk_create(
+        [
+            Asset(sha256=f"{gallery.pk.hex[:8]}{i:056x}", mime="image/jpeg", ext="jpg", size=1, width=300, height=200,
+                  status=AssetStatus.READY, blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+            for i in range(count)
+        ]
+    )  # fmt: skip
+    Variant.objects.bulk_create(
+        [
+            Variant(asset=a, name=n, format=f, width=w, height=h, size=1, key=f"variants/aa/bb/{a.sha256}/{n}.{f}")
+            for a in assets
+            for n, w, h in (("small", 300, 200), ("medium", 300, 200), ("large", 300, 200), ("thumbnail", 80, 80))
+            for f in ("avif", "webp")
+        ]
+    )
+    Photo.objects.bulk_create([Photo(gallery=gallery, asset=a, position=i) for i, a in enumerate(assets)])
+    counters.recount([gallery.pk])

@@ -2,6 +2,7 @@ import pytest
 
 from galleries import services
 from galleries.models import Asset, AssetStatus, Visibility
+from galleries.tests.conftest import bulk_photos
 
 pytestmark = pytest.mark.django_db
 
@@ -104,34 +105,13 @@ def test_later_pages_load_lazily_and_link_to_the_next_page(client, gallery, add_
     assert "sentinel" not in last
 
 
-def _bulk_photos(gallery, count):
-    from galleries.models import Asset, AssetStatus, Photo, Variant
-
-    assets = Asset.objects.bulk_create(
-        [
-            Asset(sha256=f"{gallery.pk.hex[:8]}{i:056x}", mime="image/jpeg", ext="jpg", size=1, width=300, height=200,
-                  status=AssetStatus.READY, blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj")
-            for i in range(count)
-        ]
-    )  # fmt: skip
-    Variant.objects.bulk_create(
-        [
-            Variant(asset=a, name=n, format=f, width=w, height=h, size=1, key=f"variants/aa/bb/{a.sha256}/{n}.{f}")
-            for a in assets
-            for n, w, h in (("small", 300, 200), ("medium", 300, 200), ("large", 300, 200), ("thumbnail", 80, 80))
-            for f in ("avif", "webp")
-        ]
-    )
-    Photo.objects.bulk_create([Photo(gallery=gallery, asset=a, position=i) for i, a in enumerate(assets)])
-
-
 def test_query_count_does_not_grow_with_the_gallery(alice, client, make_gallery, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     small, large = make_gallery(alice, "Fifty"), make_gallery(alice, "Five thousand")
-    _bulk_photos(small, 50)
-    _bulk_photos(large, 5000)
+    bulk_photos(small, 50)
+    bulk_photos(large, 5000)
     counts = {}
     for g in (small, large):
         with CaptureQueriesContext(connection) as ctx:
@@ -173,8 +153,14 @@ def test_the_owner_sees_the_original_while_variants_are_built(client_for, alice,
 
 
 def test_visitors_do_not_see_failed_photos(client, gallery, add_photo):
+    from django.core.files.storage import default_storage
+
+    from galleries.tasks import process_asset
+
     broken = add_photo(gallery)
-    Asset.objects.filter(pk=broken.asset_id).update(status=AssetStatus.FAILED)
+    default_storage.delete(broken.asset.original_key)  # processing fails for good: the original is gone
+    assert process_asset(broken.asset_id) == "failed"
+    assert Asset.objects.get(pk=broken.asset_id).status == AssetStatus.FAILED
     assert client.get(f"/g/{gallery.slug}/p/{broken.pk}/").status_code == 404
     assert "0 photos" in client.get(f"/g/{gallery.slug}/").content.decode()
 
@@ -223,10 +209,11 @@ def test_cached_pages_never_go_stale(alice, client, api_for, make_gallery, add_p
     services.photo_update(photo=b, position=0)  # new order
     services.photo_update(photo=a, position=5)
     assert page().index(str(b.pk)) < page().index(str(a.pk))
-    Asset.objects.filter(pk=b.asset_id).update(status=AssetStatus.FAILED)
-    from galleries.models import Gallery
+    from django.core.files.storage import default_storage
 
-    Gallery.objects.filter(pk=g.pk).touch()  # as the task does when it fails
+    default_storage.delete(b.asset.original_key)
+    assert process_asset(b.asset_id) == "failed"  # processing failed for good
+    assert Asset.objects.get(pk=b.asset_id).status == AssetStatus.FAILED
     assert str(b.pk) not in page() and photos()["count"] == 1
     services.photo_delete(photo=a)  # deletion
     assert photos()["count"] == 0 and str(a.pk) not in page()

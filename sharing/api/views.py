@@ -137,7 +137,7 @@ class SharedGalleryApi(APIView):
     def get(self, request: Request, token: str) -> Response:
         link = _open(request, token)
         access.record_view(request, link)
-        gallery = Gallery.objects.with_photo_count().select_related("owner").get(pk=link.gallery_id)
+        gallery = Gallery.objects.select_related("owner").get(pk=link.gallery_id)
         paginator = PhotoPagination()
         photos = paginator.paginate_queryset(pages.visible_photos(gallery, owner=False), request, view=self)
         rule = FieldRule.for_link(link)

@@ -1,0 +1,61 @@
+"""The photo counts kept on each gallery (Gallery.photo_count, photo_total).
+
+Lists and pages read these instead of counting rows, so their cost does not grow with the number of
+photos. Every write that changes what a gallery holds calls one of these in its own transaction:
+adding and deleting photos (services), approving (services), and an asset entering or leaving the
+failed state (processing, the stuck-asset sweep, reprocessing), which is rare enough to recount the
+galleries that hold it. `recount` is also the check (tests, storage_check --fix can call it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, F, Q
+
+from galleries.models import AssetStatus, Gallery, Photo
+
+SHOWN = Q(is_approved=True) & ~Q(asset__status=AssetStatus.FAILED)
+
+
+def added(gallery_id: Any, *, shown: int, total: int) -> None:
+    """Photos were placed in (positive) or taken out of (negative) a gallery."""
+    if shown or total:
+        Gallery.objects.filter(pk=gallery_id).update(
+            photo_count=F("photo_count") + shown, photo_total=F("photo_total") + total
+        )
+
+
+def approval_changed(photo_ids: Iterable[Any], *, approved: bool) -> None:
+    """Call before the approval of these photos flips: visitors' counts move by the photos that are not failed."""
+    rows = (
+        Photo.objects.filter(pk__in=list(photo_ids), is_approved=not approved)
+        .exclude(asset__status=AssetStatus.FAILED)
+        .values("gallery_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        delta = row["n"] if approved else -row["n"]
+        Gallery.objects.filter(pk=row["gallery_id"]).update(photo_count=F("photo_count") + delta)
+
+
+def asset_failure_changed(asset_ids: Iterable[Any]) -> None:
+    """An asset became failed or stopped being so: count again the galleries that hold it."""
+    recount(Photo.objects.filter(asset_id__in=list(asset_ids)).values_list("gallery_id", flat=True).distinct())
+
+
+def recount(gallery_ids: Iterable[Any]) -> int:
+    """Count these galleries' photos from their rows; returns how many counters were wrong."""
+    wrong = 0
+    for gallery_id in set(gallery_ids):
+        counts = Photo.objects.filter(gallery_id=gallery_id).aggregate(
+            shown=Count("pk", filter=SHOWN), total=Count("pk")
+        )
+        wrong += (
+            Gallery.objects.filter(pk=gallery_id)
+            .exclude(photo_count=counts["shown"], photo_total=counts["total"])
+            .update(photo_count=counts["shown"], photo_total=counts["total"])
+        )
+    return wrong

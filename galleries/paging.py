@@ -1,0 +1,69 @@
+"""Pages of photos whose cost does not grow with the gallery: the count comes from the gallery's
+kept counters (galleries.counters), and a page's rows are found by their ids first (an index-only
+walk over (gallery, position, created_at, id)) and joined with their assets and variants after the
+limit, so the join is made for the rows shown, not for every row skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+
+# One order for every list of a gallery's photos, with the id last so that it is total: pages never
+# show a photo twice or skip one while others are added (new photos go to the end).
+PHOTO_ORDER = ("position", "created_at", "id")
+MAX_PAGE = 1_000_000
+
+
+def page_number(raw: str | None) -> int:
+    """A page number from a query string, normalised (`0003` is 3); anything else is page 1."""
+    if raw and raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_PAGE:
+        return int(raw)
+    return 1
+
+
+def rows_for(photos: QuerySet, ids: list[Any]) -> list:
+    """These photos (with what the queryset selects and prefetches) in the order of ids."""
+    found = {photo.pk: photo for photo in photos.filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
+
+
+@dataclass
+class PhotoPage:
+    """What the gallery page's template needs of a page: its number and whether one follows."""
+
+    number: int
+    has_next: bool
+    object_list: list
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def photo_page(photos: QuerySet, number: int, size: int) -> PhotoPage:
+    """Page `number` (from 1) of these photos: ids first (one more, to know whether a page follows)."""
+    start = (number - 1) * size
+    ids = list(photos.order_by(*PHOTO_ORDER).values_list("pk", flat=True)[start : start + size + 1])
+    return PhotoPage(number=number, has_next=len(ids) > size, object_list=rows_for(photos, ids[:size]))
+
+
+class CountedPaginator(Paginator):
+    """Django's Paginator (for DRF's page numbers) with the count given and the limit before the join."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, count: int, **kwargs: Any) -> None:
+        super().__init__(object_list.order_by(*PHOTO_ORDER), per_page, **kwargs)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+    def page(self, number: Any):
+        number = self.validate_number(number)
+        start = (number - 1) * self.per_page
+        ids = list(self.object_list.values_list("pk", flat=True)[start : start + self.per_page])
+        return self._get_page(rows_for(self.object_list, ids), number, self)

@@ -57,8 +57,14 @@ test: setup lint
 		DJANGO_ALLOWED_HOSTS=photos.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Benchmark-only packages (requirements/bench.txt: pyvips for bench/variants.py), on top of setup's.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
+	touch $(BENCH_STAMP)
+
 # Every bench/*.py is a bench, except helpers whose names start with "_" (the shared harness, pages' settings).
-bench: setup
+bench: setup $(BENCH_STAMP)
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -169,7 +169,7 @@ def photo_context(gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, rule:
         "can_edit": rule.owner,
         "show_metadata": rule.sees_metadata,
         "index": photos.filter(before).count(),
-        "count": photos.count(),
+        "count": gallery.photo_total if rule.owner else gallery.photo_count,
         "previous_id": photos.filter(before).order_by("-position", "-created_at").values_list("id", flat=True).first(),
         "next_id": photos.filter(after).order_by("position", "created_at").values_list("id", flat=True).first(),
         **extra,

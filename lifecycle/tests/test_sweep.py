@@ -417,3 +417,22 @@ def test_the_owner_sees_on_the_page_why_visitors_do_not(client_for, alice, make_
     assert Client().get(f"/g/{ended.slug}/").status_code == 404
     published = make_gallery(alice, "Open")
     assert "state-note" not in owner.get(f"/g/{published.slug}/").content.decode()
+
+
+def test_a_purge_empties_local_storage_and_the_bucket_alike(storage, alice, bob, make_gallery, add_photo, clock):
+    """The same purge on local files and on S3 (SeaweedFS): the purged photos' objects go, the bytes
+    another owner's gallery still holds stay."""
+    gallery = make_gallery(alice, "Old", expires_at=clock.now + timedelta(hours=1))
+    own = add_photo(gallery)
+    shared = add_photo(gallery)
+    other = make_gallery(bob, "Kept")
+    kept = add_photo(other, data=storage.read(shared.asset.original_key))
+    assert kept.asset_id == shared.asset_id
+    own_keys, shared_keys = files_of(own.asset), files_of(shared.asset)
+    assert set(own_keys + shared_keys) <= set(storage.names())
+    clock.advance(days=31)
+    sweep()
+    names = set(storage.names())
+    assert not set(own_keys) & names
+    assert set(shared_keys) <= names
+    assert PurgeRecord.objects.get(gallery_id=gallery.pk).files_deleted == len(own_keys)

@@ -105,3 +105,25 @@ def test_many_visitors_missing_one_entry_at_once_render_it_once(alice, monkeypat
     for thread in threads:
         thread.join()
     assert results == ["page"] * 8 and len(builds) == 1
+
+
+def test_pages_neither_repeat_nor_skip_a_photo_while_the_owner_uploads(alice, api_for):
+    import io
+
+    from conftest import make_image
+
+    [gallery] = galleries_of(alice, 1, 120, "Busy")
+    api = api_for(alice)
+    seen = [p["id"] for p in api.get(f"/api/v1/galleries/{gallery.pk}/photos?page=1").json()["results"]]
+    for i in range(7):  # new photos arrive between page 1 and page 2
+        services.photo_add(
+            gallery=gallery, file=io.BytesIO(make_image("PNG", size=(8, 8), colour=(i, 1, 2))), filename="n.png"
+        )
+    page = 2
+    while True:
+        response = api.get(f"/api/v1/galleries/{gallery.pk}/photos?page={page}")
+        if response.status_code == 404:
+            break
+        seen += [p["id"] for p in response.json()["results"]]
+        page += 1
+    assert len(seen) == len(set(seen)) == 127

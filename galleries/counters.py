@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q
 
 from galleries.models import AssetStatus, Gallery, Photo
 
-SHOWN = Q(is_approved=True) & ~Q(asset__status=AssetStatus.FAILED)
+SHOWN = Q(is_approved=True) & ~Q(asset__status=AssetStatus.FAILED)  # what Photo.shown records
 
 
 def added(gallery_id: Any, *, shown: int, total: int) -> None:
@@ -28,9 +28,14 @@ def added(gallery_id: Any, *, shown: int, total: int) -> None:
 
 
 def approval_changed(photo_ids: Iterable[Any], *, approved: bool) -> None:
-    """Call before the approval of these photos flips: visitors' counts move by the photos that are not failed."""
+    """Call before the approval of these photos flips: visitors' counts move by the photos that are not
+    failed, and those photos are shown or hidden."""
+    photo_ids = list(photo_ids)
+    Photo.objects.filter(pk__in=photo_ids, is_approved=not approved).exclude(asset__status=AssetStatus.FAILED).update(
+        shown=approved
+    )
     rows = (
-        Photo.objects.filter(pk__in=list(photo_ids), is_approved=not approved)
+        Photo.objects.filter(pk__in=photo_ids, is_approved=not approved)
         .exclude(asset__status=AssetStatus.FAILED)
         .values("gallery_id")
         .annotate(n=Count("pk"))
@@ -42,14 +47,22 @@ def approval_changed(photo_ids: Iterable[Any], *, approved: bool) -> None:
 
 
 def asset_failure_changed(asset_ids: Iterable[Any]) -> None:
-    """An asset became failed or stopped being so: count again the galleries that hold it."""
-    recount(Photo.objects.filter(asset_id__in=list(asset_ids)).values_list("gallery_id", flat=True).distinct())
+    """An asset became failed or stopped being so: its photos are shown or hidden, and the galleries
+    that hold it are counted again."""
+    photos = Photo.objects.filter(asset_id__in=list(asset_ids))
+    photos.filter(SHOWN).exclude(shown=True).update(shown=True)
+    photos.exclude(SHOWN).exclude(shown=False).update(shown=False)
+    recount(photos.values_list("gallery_id", flat=True).distinct())
 
 
 def recount(gallery_ids: Iterable[Any]) -> int:
-    """Count these galleries' photos from their rows; returns how many counters were wrong."""
+    """Count these galleries' photos from their rows (and set each photo's shown flag from its
+    approval and asset); returns how many counters and flags were wrong (0: all were right)."""
     wrong = 0
     for gallery_id in set(gallery_ids):
+        photos = Photo.objects.filter(gallery_id=gallery_id)
+        wrong += photos.filter(SHOWN).exclude(shown=True).update(shown=True)
+        wrong += photos.exclude(SHOWN).exclude(shown=False).update(shown=False)
         counts = Photo.objects.filter(gallery_id=gallery_id).aggregate(
             shown=Count("pk", filter=SHOWN), total=Count("pk")
         )

@@ -245,6 +245,9 @@ class Photo(models.Model):
     # Photos dropped in by guests (through a share link) wait for the owner's approval.
     is_approved = models.BooleanField(default=True)
     contributor = models.CharField(max_length=100, blank=True, help_text="The guest who sent it; empty for the owner.")
+    # Visitors see it: approved and its asset not failed. Kept with the counters (galleries.counters)
+    # so that visitors' pages walk an index of shown photos instead of joining every asset they skip.
+    shown = models.BooleanField(default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -253,7 +256,12 @@ class Photo(models.Model):
     class Meta:
         ordering = ["position", "created_at", "id"]  # galleries.paging.PHOTO_ORDER
         # Pages walk this index for the ids of a page before they join anything (galleries.paging).
-        indexes = [models.Index(fields=["gallery", "position", "created_at", "id"], name="photo_gallery_order")]
+        indexes = [
+            models.Index(fields=["gallery", "position", "created_at", "id"], name="photo_gallery_order"),
+            models.Index(
+                fields=["gallery", "position", "created_at", "id"], condition=Q(shown=True), name="photo_gallery_shown"
+            ),
+        ]
         constraints = [models.UniqueConstraint(fields=["gallery", "asset"], name="photo_unique_asset_per_gallery")]
 
     def __str__(self) -> str:

@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 
 from galleries import paging, signing
 from galleries.media import media_ttl
-from galleries.models import AssetStatus, Gallery, Layout, Photo
+from galleries.models import Gallery, Layout, Photo
 from galleries.presenters import picture, pictures
 from galleries.privacy import FieldRule
 
@@ -34,7 +34,7 @@ def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
     """Photos a visitor may see: failed ones and guests' photos awaiting approval only for the owner."""
     photos = gallery.photos.with_media()
     if not owner:
-        photos = photos.exclude(asset__status=AssetStatus.FAILED).filter(is_approved=True)
+        photos = photos.filter(shown=True)  # approved and not failed (Photo.shown)
     return photos
 
 

@@ -391,6 +391,7 @@ def _photo_place(*, gallery: Gallery, asset: Asset, filename: str, contributor: 
         original_filename=filename,
         contributor=contributor,
         is_approved=not contributor,
+        shown=not contributor and asset.status != AssetStatus.FAILED,
     )
     return photo, True
 
@@ -417,7 +418,7 @@ def photos_add(*, gallery: Gallery, files: list[CheckedFile], contributor: str =
                 if created:
                     added_bytes += asset.stored_bytes  # read under the asset's lock (see asset_recount)
                     total += 1
-                    shown += photo.is_approved and asset.status != AssetStatus.FAILED
+                    shown += photo.shown
                 results.append((photo, created))
             if added_bytes:
                 Gallery.objects.filter(pk=gallery.pk).update(storage_bytes=F("storage_bytes") + added_bytes)
@@ -459,8 +460,8 @@ def photo_update(*, photo: Photo, **fields: Any) -> Photo:
 def photo_delete(*, photo: Photo) -> None:
     """Remove a photo from its gallery; its asset goes too once no photo holds it."""
     asset_id = photo.asset_id
-    held, status = Asset.objects.select_for_update().filter(pk=asset_id).values_list("stored_bytes", "status").get()
-    shown = Photo.objects.filter(pk=photo.pk, is_approved=True).exists() and status != AssetStatus.FAILED
+    held = Asset.objects.select_for_update().filter(pk=asset_id).values_list("stored_bytes", flat=True).get()
+    shown = Photo.objects.filter(pk=photo.pk, shown=True).exists()
     counters.added(photo.gallery_id, shown=-int(shown), total=-1)
     Gallery.objects.filter(cover=photo).update(cover=None)
     Gallery.objects.filter(pk=photo.gallery_id).touch()

@@ -18,7 +18,7 @@ from zipstream import ZIP_STORED, ZipStream
 from config.exceptions import NotFound
 from galleries import originals
 from galleries.media import original_download, release_db_connection
-from galleries.models import AssetStatus, Gallery, Photo
+from galleries.models import Gallery, Photo
 from galleries.privacy import FieldRule
 from sharing.models import ShareLink
 
@@ -91,7 +91,7 @@ def gallery_zip(gallery: Gallery, *, rule: FieldRule) -> ZipStream:
     """Every photo the viewer may see, named and cleaned as the rule says (the owner also gets failed ones)."""
     photos = gallery.photos.select_related("asset").order_by("position", "created_at")
     if not rule.owner:
-        photos = photos.exclude(asset__status=AssetStatus.FAILED).filter(is_approved=True)
+        photos = photos.filter(shown=True)  # approved and not failed (Photo.shown)
     items = {}
     for photo in photos.prefetch_related("asset__variants"):
         try:

@@ -62,3 +62,14 @@ def bulk_photos(gallery, count):
     )
     Photo.objects.bulk_create([Photo(gallery=gallery, asset=a, position=i) for i, a in enumerate(assets)])
     counters.recount([gallery.pk])
+
+
+def fail_processing(photo) -> None:
+    """Make processing fail for good the way it really does (the original is gone), so that every
+    record of the failure (status, counters, Photo.shown) is written by the code that writes it."""
+    from django.core.files.storage import default_storage
+
+    from galleries.tasks import process_asset
+
+    default_storage.delete(photo.asset.original_key)
+    assert process_asset(photo.asset_id) == "failed"

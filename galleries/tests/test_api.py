@@ -5,7 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import make_image, stored_files
 from galleries import services
-from galleries.models import Asset, AssetStatus, Gallery, Photo, Visibility
+from galleries.models import Asset, Gallery, Photo, Visibility
+from galleries.tests.conftest import fail_processing
 
 pytestmark = pytest.mark.django_db
 
@@ -289,7 +290,7 @@ def test_photo_list_of_a_private_gallery_is_404_for_others(alice, bob, api_for, 
 
 def test_visitors_do_not_see_failed_photos(alice, api_for, gallery, add_photo):
     ok, broken = add_photo(gallery), add_photo(gallery)
-    Asset.objects.filter(pk=broken.asset_id).update(status=AssetStatus.FAILED, error="damaged")
+    fail_processing(broken)
     visitor_ids = [p["id"] for p in api_for().get(f"/api/v1/galleries/{gallery.pk}/photos").json()["results"]]
     owner_ids = [p["id"] for p in api_for(alice).get(f"/api/v1/galleries/{gallery.pk}/photos").json()["results"]]
     assert visitor_ids == [str(ok.pk)]

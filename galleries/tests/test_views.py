@@ -2,7 +2,7 @@ import pytest
 
 from galleries import services
 from galleries.models import Asset, AssetStatus, Visibility
-from galleries.tests.conftest import bulk_photos
+from galleries.tests.conftest import bulk_photos, fail_processing
 
 pytestmark = pytest.mark.django_db
 
@@ -220,10 +220,9 @@ def test_cached_pages_never_go_stale(alice, client, api_for, make_gallery, add_p
 
 
 def test_owners_are_never_served_the_visitors_cache(alice, client, client_for, make_gallery, add_photo):
-    from galleries.models import Asset, AssetStatus
 
     g = make_gallery(alice, "Mixed", Visibility.PUBLIC)
     broken = add_photo(g)
-    Asset.objects.filter(pk=broken.asset_id).update(status=AssetStatus.FAILED)
+    fail_processing(broken)
     assert str(broken.pk) not in client.get(f"/g/{g.slug}/").content.decode()  # fills the visitors' cache
     assert str(broken.pk) in client_for(alice).get(f"/g/{g.slug}/").content.decode()

@@ -40,3 +40,25 @@ class IsPhotographer(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return is_photographer(request.user)
+
+
+class ManagersReadOnlyAdmin:
+    """A ModelAdmin mixin: managers (active superusers) look, nobody adds, changes or deletes.
+
+    For records the code writes and people only read (assets, the notifications log).
+    """
+
+    def has_module_permission(self, request: Any) -> bool:
+        return is_manager(request.user)
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return is_manager(request.user)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from accounts.permissions import is_manager, is_photographer
+from accounts.permissions import ManagersReadOnlyAdmin, is_manager, is_photographer
 from config.exceptions import ServiceError
 from galleries import services, video
 from galleries.forms import PhotoUploadForm
@@ -333,6 +333,16 @@ class GalleryAdmin(admin.ModelAdmin):
             services.gallery_update(gallery=gallery, expires_at=None)
         self.message_user(request, f"{queryset.count()} galleries will not expire.", messages.SUCCESS)
 
+    def _page_context(self, request: HttpRequest, gallery: Gallery | None, title: str, **extra: Any) -> dict:
+        """What every page this admin adds (upload, extend, storage) gives its template."""
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": gallery,
+            "title": title,
+            **extra,
+        }
+
     def extend_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
         """One click from the owner's mail: extend the expiry by 7, 30 or 90 days (and restore an
         expired gallery from the trash)."""
@@ -350,13 +360,7 @@ class GalleryAdmin(admin.ModelAdmin):
                 request, f"“{gallery.title}” is now available until {date_format(gallery.expires_at, 'j F Y')}."
             )
             return HttpResponseRedirect(reverse("admin:galleries_gallery_change", args=[gallery.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": gallery,
-            "title": f"Extend “{gallery.title}”",
-            "choices": EXTEND_CHOICES,
-        }
+        context = self._page_context(request, gallery, f"Extend “{gallery.title}”", choices=EXTEND_CHOICES)
         return TemplateResponse(request, "admin/galleries/gallery/extend.html", context)
 
     def storage_view(self, request: HttpRequest) -> HttpResponse:
@@ -384,14 +388,8 @@ class GalleryAdmin(admin.ModelAdmin):
             }
             for row in owners
         ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Storage and purges",
-            "owners": rows,
-            "purges": purges[:100],
-            "human_size": services.human_size,
-        }
+        context = self._page_context(request, None, "Storage and purges")
+        context |= {"owners": rows, "purges": purges[:100]}
         return TemplateResponse(request, "admin/galleries/gallery/storage.html", context)
 
     def get_urls(self):
@@ -437,11 +435,8 @@ class GalleryAdmin(admin.ModelAdmin):
                     request, f"{existing} file{'s were' if existing != 1 else ' was'} already in this gallery."
                 )
             return HttpResponseRedirect(reverse("admin:galleries_gallery_change", args=[gallery.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": gallery,
-            "title": f"Upload photos to “{gallery.title}”",
+        context = self._page_context(request, gallery, f"Upload photos to “{gallery.title}”")
+        context |= {
             "form": form,
             "max_upload_mb": int(settings.MAX_UPLOAD_SIZE / 2**20),
             "max_size": max(settings.MAX_UPLOAD_SIZE, settings.MAX_VIDEO_SIZE if video.ffmpeg_available() else 0),
@@ -548,7 +543,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(ManagersReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("thumb", "sha256", "kind", "mime", "width", "height", "size", "status", "error", "created_at")
     list_filter = ("status", "kind", "mime")
     search_fields = ("sha256",)
@@ -562,20 +557,6 @@ class AssetAdmin(admin.ModelAdmin):
     @admin.action(description="Rebuild variants of the selected assets")
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         _reprocess(self, request, list(queryset))
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_manager(request.user)
-
-    has_view_permission = lambda self, request, obj=None: self.has_module_permission(request)  # noqa: E731
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_actions(self, request: HttpRequest) -> dict:
         # Actions normally need the change permission; rebuilding is allowed to whoever sees assets.

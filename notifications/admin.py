@@ -6,21 +6,19 @@ written by notifications.services alone, so the admin reads and never edits them
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.text import Truncator
 
-from accounts.permissions import is_manager
+from accounts.permissions import ManagersReadOnlyAdmin, is_manager
 from notifications import services
 from notifications.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ManagersReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("created_at", "kind", "to", "subject", "status", "attempts", "sent_at", "error")
     list_filter = ("status", "kind")
     search_fields = ("to", "subject", "topic")
@@ -43,21 +41,7 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["send_again"]
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_manager(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_manager(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A deleted row would let its event be mailed a second time.
-        return False
+    # Read-only for managers (ManagersReadOnlyAdmin): a deleted row would let its event be mailed twice.
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return is_manager(request.user)

@@ -56,6 +56,17 @@ def _sync_tasks(monkeypatch) -> None:
 
 
 @pytest.fixture
+def make_gallery(db) -> Callable:
+    """make_gallery(owner, title="Wedding", visibility="public", **fields): through the service, as every door."""
+    from galleries import services
+
+    def make(owner, title: str = "Wedding", visibility: str = "public", **kw):
+        return services.gallery_create(owner=owner, title=title, visibility=visibility, **kw)
+
+    return make
+
+
+@pytest.fixture
 def media_root(settings) -> Path:
     return Path(settings.MEDIA_ROOT)
 

@@ -4,15 +4,6 @@ import pytest
 
 from conftest import make_image
 from galleries import counters, services
-from galleries.models import Visibility
-
-
-@pytest.fixture
-def make_gallery(db):
-    def make(owner, title="Wedding", visibility=Visibility.PUBLIC, **kw):
-        return services.gallery_create(owner=owner, title=title, visibility=visibility, **kw)
-
-    return make
 
 
 @pytest.fixture

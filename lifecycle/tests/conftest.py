@@ -4,18 +4,9 @@ import pytest
 
 from conftest import make_image
 from galleries import services
-from galleries.models import Visibility
 from galleries.tasks import process_asset
 
 _counter = iter(range(1, 1_000_000))
-
-
-@pytest.fixture
-def make_gallery(db):
-    def make(owner, title="Wedding", visibility=Visibility.PUBLIC, **kw):
-        return services.gallery_create(owner=owner, title=title, visibility=visibility, **kw)
-
-    return make
 
 
 @pytest.fixture

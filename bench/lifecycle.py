@@ -56,6 +56,26 @@ def variant_specs() -> list[tuple[str, str]]:
     return [(name, fmt) for name in names for fmt in settings.IMAGE_VARIANT_FORMATS if (name, fmt) not in skip]
 
 
+class MediaWriter:
+    """Writes small files under MEDIA_ROOT by key, making each directory once; remembers the keys if asked."""
+
+    def __init__(self, media: Path, *, remember: bool = False) -> None:
+        self.media, self.remember = media, remember
+        self.made_dirs: set[str] = set()
+        self.keys: list[str] = []
+
+    def __call__(self, key: str, data: bytes) -> None:
+        path = self.media / key
+        parent = str(path.parent)
+        if parent not in self.made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            self.made_dirs.add(parent)
+        with open(path, "wb") as out:
+            out.write(data)
+        if self.remember:
+            self.keys.append(key)
+
+
 def populate(media: Path, files: int) -> int:
     """Assets with an original and their variants, files and rows; returns the number of assets."""
     from galleries.models import Asset, AssetStatus, Variant
@@ -63,16 +83,8 @@ def populate(media: Path, files: int) -> int:
 
     specs = variant_specs()
     assets_wanted = files // (1 + len(specs))
-    made_dirs: set[str] = set()
-
-    def write(key: str, data: bytes) -> None:
-        path = media / key
-        parent = str(path.parent)
-        if parent not in made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            made_dirs.add(parent)
-        with open(path, "wb") as out:
-            out.write(data)
+    write = MediaWriter(media)
+    made_dirs = write.made_dirs
 
     for start in range(0, assets_wanted, BATCH):
         assets = []
@@ -214,18 +226,8 @@ def make_galleries(media: Path, tag: str, counts: list[int]) -> tuple[list[Any],
         )
         owners = list(User.objects.filter(username__startswith="sweep-owner-").order_by("pk"))
     now = timezone.now()
-    made_dirs: set[str] = set()
-    keys: list[str] = []
-
-    def write(key: str, data: bytes) -> None:
-        path = media / key
-        parent = str(path.parent)
-        if parent not in made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            made_dirs.add(parent)
-        with open(path, "wb") as out:
-            out.write(data)
-        keys.append(key)
+    write = MediaWriter(media, remember=True)
+    made_dirs, keys = write.made_dirs, write.keys
 
     ids: list[Any] = []
     chunk = max(1, BATCH // max(1, max(counts)))  # galleries per bulk_create round

@@ -9,6 +9,18 @@ from galleries.tasks import process_asset
 _counter = iter(range(1, 1_000_000))
 
 
+@pytest.fixture(autouse=True)
+def _lifecycle_settings(settings):
+    """The lifecycle's settings at known values (the defaults, spelled out), and mail kept in memory."""
+    settings.GALLERY_EXPIRED_ACTION = "hide"
+    settings.GALLERY_PURGE_AFTER = 30
+    settings.TRASH_RETENTION = 30
+    settings.GALLERY_EXPIRY_NOTICE_DAYS = 7
+    settings.GALLERY_PURGE_NOTICE_DAYS = 3
+    settings.SITE_URL = "https://photos.example.com"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
 @pytest.fixture
 def add_photo():
     """Adds a distinct (or the given) photo and processes it, so its variants exist."""

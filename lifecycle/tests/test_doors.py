@@ -61,17 +61,6 @@ STATE_FIELD = {
 _VARIANT_URL = re.compile(r"/media/variants/[^\"' ]+")
 
 
-@pytest.fixture(autouse=True)
-def _lifecycle_settings(settings):
-    settings.GALLERY_EXPIRED_ACTION = "hide"
-    settings.GALLERY_PURGE_AFTER = 30
-    settings.TRASH_RETENTION = 30
-    settings.GALLERY_EXPIRY_NOTICE_DAYS = 7
-    settings.GALLERY_PURGE_NOTICE_DAYS = 3
-    settings.SITE_URL = "https://photos.example.com"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
 def _media_urls(html: str) -> list[str]:
     return [m.group(0).replace("&amp;", "&") for m in _VARIANT_URL.finditer(html)]
 

@@ -26,17 +26,6 @@ def subjects() -> list[str]:
     return [message.subject for message in mail.outbox]
 
 
-@pytest.fixture(autouse=True)
-def _lifecycle_settings(settings):
-    settings.GALLERY_EXPIRED_ACTION = "hide"
-    settings.GALLERY_PURGE_AFTER = 30
-    settings.TRASH_RETENTION = 30
-    settings.GALLERY_EXPIRY_NOTICE_DAYS = 7
-    settings.GALLERY_PURGE_NOTICE_DAYS = 3
-    settings.SITE_URL = "https://photos.example.com"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
 # --- states -------------------------------------------------------------------------------------
 
 

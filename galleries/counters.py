@@ -20,11 +20,14 @@ SHOWN = Q(is_approved=True) & ~Q(asset__status=AssetStatus.FAILED)  # what Photo
 
 
 def added(gallery_id: Any, *, shown: int, total: int) -> None:
-    """Photos were placed in (positive) or taken out of (negative) a gallery."""
+    """Photos were placed in (positive) or taken out of (negative) a gallery. New photos go to the end
+    of the order; photos taken out change it (galleries.marks)."""
     if shown or total:
         Gallery.objects.filter(pk=gallery_id).update(
             photo_count=F("photo_count") + shown, photo_total=F("photo_total") + total
         )
+    if shown < 0 or total < 0:
+        Gallery.objects.filter(pk=gallery_id).reordered()
 
 
 def approval_changed(photo_ids: Iterable[Any], *, approved: bool) -> None:
@@ -44,15 +47,19 @@ def approval_changed(photo_ids: Iterable[Any], *, approved: bool) -> None:
     for row in rows:
         delta = row["n"] if approved else -row["n"]
         Gallery.objects.filter(pk=row["gallery_id"]).update(photo_count=F("photo_count") + delta)
+        Gallery.objects.filter(pk=row["gallery_id"]).reordered()  # visitors' order gained or lost photos
 
 
 def asset_failure_changed(asset_ids: Iterable[Any]) -> None:
     """An asset became failed or stopped being so: its photos are shown or hidden, and the galleries
     that hold it are counted again."""
     photos = Photo.objects.filter(asset_id__in=list(asset_ids))
-    photos.filter(SHOWN).exclude(shown=True).update(shown=True)
-    photos.exclude(SHOWN).exclude(shown=False).update(shown=False)
-    recount(photos.values_list("gallery_id", flat=True).distinct())
+    galleries = set(photos.values_list("gallery_id", flat=True).distinct())
+    flipped = photos.filter(SHOWN).exclude(shown=True).update(shown=True)
+    flipped += photos.exclude(SHOWN).exclude(shown=False).update(shown=False)
+    if flipped:
+        Gallery.objects.filter(pk__in=galleries).reordered()  # visitors' order gained or lost photos
+    recount(galleries)
 
 
 def recount(gallery_ids: Iterable[Any]) -> int:
@@ -61,8 +68,11 @@ def recount(gallery_ids: Iterable[Any]) -> int:
     wrong = 0
     for gallery_id in set(gallery_ids):
         photos = Photo.objects.filter(gallery_id=gallery_id)
-        wrong += photos.filter(SHOWN).exclude(shown=True).update(shown=True)
-        wrong += photos.exclude(SHOWN).exclude(shown=False).update(shown=False)
+        flipped = photos.filter(SHOWN).exclude(shown=True).update(shown=True)
+        flipped += photos.exclude(SHOWN).exclude(shown=False).update(shown=False)
+        if flipped:
+            Gallery.objects.filter(pk=gallery_id).reordered()  # visitors' order gained or lost photos
+        wrong += flipped
         counts = Photo.objects.filter(gallery_id=gallery_id).aggregate(
             shown=Count("pk", filter=SHOWN), total=Count("pk")
         )

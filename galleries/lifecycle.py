@@ -178,6 +178,7 @@ def gallery_purge(
             photo_ids = [pk for pk, _ in rows]
             Gallery.objects.filter(pk=locked.pk, cover_id__in=photo_ids).update(cover=None)
             Photo.objects.filter(pk__in=photo_ids).delete()
+            Gallery.objects.filter(pk=locked.pk).reordered()
             bury_assets({asset_id for _, asset_id in rows}, purge=record)
             PurgeRecord.objects.filter(pk=record.pk).update(photos_deleted=F("photos_deleted") + len(rows))
         flush_all_tombstones(purge=record)

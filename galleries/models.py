@@ -91,6 +91,10 @@ class GalleryQuerySet(models.QuerySet):
         """Mark the content of these galleries as changed (see content_version)."""
         return self.update(content_version=F("content_version") + 1)
 
+    def reordered(self) -> int:
+        """Photos left these galleries' order or moved in it (see order_version); their content changed too."""
+        return self.update(content_version=F("content_version") + 1, order_version=F("order_version") + 1)
+
     def with_cover_id(self) -> GalleryQuerySet:
         """Annotate cover_photo_id: the chosen cover, else the first ready photo."""
         first_ready = (
@@ -144,6 +148,10 @@ class Gallery(models.Model):
     # Bumped whenever what the gallery shows changes (photos, their order, texts, processing), so
     # rendered pages can be cached under it and never served stale.
     content_version = models.PositiveIntegerField(default=0, editable=False)
+    # Bumped whenever a photo leaves the order or moves in it (deleted, hidden, shown, moved): the
+    # page marks of older versions are not used (galleries.marks). New photos go to the end and
+    # leave it alone.
+    order_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -273,6 +281,37 @@ class Photo(models.Model):
     @property
     def display_name(self) -> str:
         return self.title or self.original_filename or f"Photo {self.position + 1}"
+
+
+class PageMark(models.Model):
+    """Every STRIDE-th photo of a gallery's order, with its place in it (galleries.marks).
+
+    A deep page starts from the mark before it instead of counting every photo before it. Marks are
+    derived data, made when a deep page is first asked for, for one audience (every photo: the
+    owner; the shown ones: visitors) and one order_version of the gallery; other versions' marks are
+    never read and are replaced when the next ones are made.
+    """
+
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="+")
+    shown_only = models.BooleanField()
+    version = models.PositiveIntegerField()
+    ordinal = models.PositiveIntegerField()  # from 0, in galleries.paging.PHOTO_ORDER
+    # The photo's place in the order (not a key to it: a photo leaving the order bumps the version).
+    position = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+    photo_id = models.UUIDField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gallery", "shown_only", "version", "ordinal"], name="pagemark_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gallery_id} #{self.ordinal} (v{self.version}{', shown' if self.shown_only else ''})"
+
+    @property
+    def key(self) -> tuple:
+        return (self.position, self.created_at, self.photo_id)
 
 
 class AssetStatus(models.TextChoices):

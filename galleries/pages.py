@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from galleries import paging, signing
+from galleries import marks, paging, signing
 from galleries.media import media_ttl
 from galleries.models import Gallery, Layout, Photo
 from galleries.presenters import picture, pictures
@@ -32,10 +32,7 @@ EAGER_ON_FIRST_PAGE = 8  # roughly the first screen on a large display
 
 def visible_photos(gallery: Gallery, *, owner: bool) -> QuerySet:
     """Photos a visitor may see: failed ones and guests' photos awaiting approval only for the owner."""
-    photos = gallery.photos.with_media()
-    if not owner:
-        photos = photos.filter(shown=True)  # approved and not failed (Photo.shown)
-    return photos
+    return marks.audience(gallery, shown_only=not owner).with_media()  # shown: approved and not failed
 
 
 def _phase(gallery: Gallery, step: int) -> int:
@@ -93,7 +90,7 @@ def cache_ttl(*, link_bound: bool = False) -> int:
 
 def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule,
                 layout: str, page_number: int, extra: dict) -> dict:  # fmt: skip
-    page = paging.photo_page(visible_photos(gallery, owner=rule.owner), page_number, PAGE_SIZE)
+    page = paging.photo_page(gallery, owner=rule.owner, number=page_number, size=PAGE_SIZE)
     eager = EAGER_ON_FIRST_PAGE if page.number == 1 else 0
     fragment_context = {
         "gallery": gallery,
@@ -159,8 +156,8 @@ def photo_context(gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, rule:
     photo: Photo | None = photos.filter(pk=photo_id).first()
     if photo is None:
         raise Http404("No such photo.")
-    after = Q(position__gt=photo.position) | Q(position=photo.position, created_at__gt=photo.created_at)
-    before = Q(position__lt=photo.position) | Q(position=photo.position, created_at__lt=photo.created_at)
+    key = marks.key_of(photo)
+    order, backwards = paging.PHOTO_ORDER, [f"-{name}" for name in paging.PHOTO_ORDER]
     return {
         "gallery": gallery,
         "base_url": base_url,
@@ -168,9 +165,12 @@ def photo_context(gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, rule:
         "pic": picture(photo, layout="single", eager=True, rule=rule),
         "can_edit": rule.owner,
         "show_metadata": rule.sees_metadata,
-        "index": photos.filter(before).count(),
+        "index": marks.ordinal_of(gallery, photo, shown_only=not rule.owner),
         "count": gallery.photo_total if rule.owner else gallery.photo_count,
-        "previous_id": photos.filter(before).order_by("-position", "-created_at").values_list("id", flat=True).first(),
-        "next_id": photos.filter(after).order_by("position", "created_at").values_list("id", flat=True).first(),
+        "previous_id": photos.filter(marks.before(key)).order_by(*backwards).values_list("id", flat=True).first(),
+        "next_id": photos.filter(marks.at_or_after(key, inclusive=False))
+        .order_by(*order)
+        .values_list("id", flat=True)
+        .first(),
         **extra,
     }

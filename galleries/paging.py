@@ -1,7 +1,8 @@
 """Pages of photos whose cost does not grow with the gallery: the count comes from the gallery's
-kept counters (galleries.counters), and a page's rows are found by their ids first (an index-only
-walk over (gallery, position, created_at, id)) and joined with their assets and variants after the
-limit, so the join is made for the rows shown, not for every row skipped."""
+kept counters (galleries.counters), a deep page starts at the page mark before it (galleries.marks)
+instead of walking every photo before it, and a page's rows are found by their ids first (an
+index-only walk over (gallery, position, created_at, id)) and joined with their assets and variants
+after the limit, so the join is made for the rows shown, not for every row skipped."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 
-from galleries.models import Photo
+from galleries import marks
+from galleries.models import Gallery, Photo
 
-# One order for every list of a gallery's photos, with the id last so that it is total: pages never
-# show a photo twice or skip one while others are added (new photos go to the end).
-PHOTO_ORDER = ("position", "created_at", "id")
+PHOTO_ORDER = marks.ORDER
 MAX_PAGE = 1_000_000
 
 
@@ -48,10 +48,19 @@ class PhotoPage:
         return self.number + 1
 
 
-def photo_page(photos: QuerySet, number: int, size: int) -> PhotoPage:
-    """Page `number` (from 1) of these photos: ids first (one more, to know whether a page follows)."""
-    start = (number - 1) * size
-    ids = list(photos.order_by(*PHOTO_ORDER).values_list("pk", flat=True)[start : start + size + 1])
+def photo_ids(gallery: Gallery, *, owner: bool, start: int, limit: int) -> list[Any]:
+    """The ids of `limit` photos from the `start`-th (from 0) in the order the owner or visitors see,
+    walking from the page mark before `start`, not from the first photo."""
+    photos = marks.audience(gallery, shown_only=not owner)
+    mark = marks.seek(gallery, shown_only=not owner, ordinal=start)
+    if mark is not None:
+        photos, start = photos.filter(marks.at_or_after(mark.key)), start - mark.ordinal
+    return list(photos.order_by(*PHOTO_ORDER).values_list("pk", flat=True)[start : start + limit])
+
+
+def photo_page(gallery: Gallery, *, owner: bool, number: int, size: int) -> PhotoPage:
+    """Page `number` (from 1) of the photos: ids first (one more, to know whether a page follows)."""
+    ids = photo_ids(gallery, owner=owner, start=(number - 1) * size, limit=size + 1)
     return PhotoPage(number=number, has_next=len(ids) > size, object_list=rows_for(_photo_rows(), ids[:size]))
 
 
@@ -60,11 +69,13 @@ def _photo_rows() -> QuerySet:
 
 
 class CountedPaginator(Paginator):
-    """Django's Paginator (for DRF's page numbers) with the count given and the limit before the join."""
+    """Django's Paginator (for DRF's page numbers) over a gallery's photos as the owner or visitors see
+    them: the count from the counters, a page's ids from photo_ids, the join after the limit."""
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, count: int, **kwargs: Any) -> None:
+    def __init__(self, object_list: QuerySet, per_page: int, *, gallery: Gallery, owner: bool, **kwargs: Any) -> None:
         super().__init__(object_list.order_by(*PHOTO_ORDER), per_page, **kwargs)
-        self._known_count = count
+        self.gallery, self.owner = gallery, owner
+        self._known_count = gallery.photo_total if owner else gallery.photo_count
 
     @cached_property
     def count(self) -> int:
@@ -72,6 +83,5 @@ class CountedPaginator(Paginator):
 
     def page(self, number: Any):
         number = self.validate_number(number)
-        start = (number - 1) * self.per_page
-        ids = list(self.object_list.values_list("pk", flat=True)[start : start + self.per_page])
+        ids = photo_ids(self.gallery, owner=self.owner, start=(number - 1) * self.per_page, limit=self.per_page)
         return self._get_page(rows_for(_photo_rows(), ids), number, self)

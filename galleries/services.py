@@ -452,7 +452,10 @@ def photo_update(*, photo: Photo, **fields: Any) -> Photo:
         setattr(photo, name, value)
     # Only these fields: approval has its own services (photo_approve, photo_unapprove).
     photo.save(update_fields=[*fields, "updated_at"])
-    Gallery.objects.filter(pk=photo.gallery_id).touch()
+    if "position" in fields:
+        Gallery.objects.filter(pk=photo.gallery_id).reordered()  # it moved in the order (galleries.marks)
+    else:
+        Gallery.objects.filter(pk=photo.gallery_id).touch()
     return photo
 
 

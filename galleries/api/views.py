@@ -241,8 +241,7 @@ class GalleryPhotosApi(APIView):
 
     def _page(self, request: Request, gallery: Gallery, *, can_edit: bool) -> dict:
         paginator = PhotoPagination()
-        count = gallery.photo_total if can_edit else gallery.photo_count
-        paginator.django_paginator_class = functools.partial(CountedPaginator, count=count)
+        paginator.django_paginator_class = functools.partial(CountedPaginator, gallery=gallery, owner=can_edit)
         page = paginator.paginate_queryset(pages.visible_photos(gallery, owner=can_edit), request, view=self)
         rule = viewer_rule(gallery, can_edit=can_edit)
         data = PhotoOutputSerializer(page, many=True, context={"request": request, "rule": rule}).data

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from galleries import services
+from galleries import marks, services
 from galleries.models import Visibility
 from galleries.tests.conftest import bulk_photos
 
@@ -48,15 +48,22 @@ def test_the_home_page_and_the_galleries_api_do_not_grow(alice, bob, client, api
 
 
 @pytest.mark.parametrize("viewer", ["owner", "visitor"])
-def test_deep_pages_cost_what_the_first_page_costs(alice, client, client_for, api_for, viewer):
-    [gallery] = galleries_of(alice, 1, 260, "Deep")
+def test_deep_pages_cost_what_the_first_page_costs(alice, client, client_for, api_for, viewer, monkeypatch):
+    monkeypatch.setattr(marks, "STRIDE", 100)  # page 6 of 50 starts past two marks
+    [gallery] = galleries_of(alice, 1, 360, "Deep")
     page_client = client_for(alice) if viewer == "owner" else client
     api = api_for(alice) if viewer == "owner" else api_for()
-    first = queries(page_client, f"/g/{gallery.slug}/?page=1", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sentinel")
-    deep = queries(page_client, f"/g/{gallery.slug}/?page=6", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sentinel")
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "sentinel"}
+    first = queries(page_client, f"/g/{gallery.slug}/?page=1", **htmx)
     api_first = queries(api, f"/api/v1/galleries/{gallery.pk}/photos?page=1")
+    queries(page_client, f"/g/{gallery.slug}/?page=7", **htmx)  # the first deep page makes the marks
+    deep = queries(page_client, f"/g/{gallery.slug}/?page=6", **htmx)
     api_deep = queries(api, f"/api/v1/galleries/{gallery.pk}/photos?page=6")
-    assert first == deep and api_first == api_deep, (first, deep, api_first, api_deep)
+    # One question more than page 1, however deep: which mark the page starts at.
+    assert deep == first + 1 and api_deep == api_first + 1, (first, deep, api_first, api_deep)
+    photos = list(gallery.photos.order_by("position"))
+    near, far = (queries(page_client, photos[i].get_absolute_url()) for i in (5, 305))
+    assert near == far, (near, far)  # "306 of 360" is counted from the mark before it
 
 
 def test_a_page_number_written_differently_is_the_same_page_and_the_same_cache_entry(alice, client):

@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 
 from galleries import marks
-from galleries.models import Gallery, Photo
+from galleries.models import Gallery, Photo, attach_variants
 
 PHOTO_ORDER = marks.ORDER
 MAX_PAGE = 1_000_000
@@ -61,11 +61,14 @@ def photo_ids(gallery: Gallery, *, owner: bool, start: int, limit: int) -> list[
 def photo_page(gallery: Gallery, *, owner: bool, number: int, size: int) -> PhotoPage:
     """Page `number` (from 1) of the photos: ids first (one more, to know whether a page follows)."""
     ids = photo_ids(gallery, owner=owner, start=(number - 1) * size, limit=size + 1)
-    return PhotoPage(number=number, has_next=len(ids) > size, object_list=rows_for(_photo_rows(), ids[:size]))
+    return PhotoPage(number=number, has_next=len(ids) > size, object_list=photos_shown(ids[:size]))
 
 
-def _photo_rows() -> QuerySet:
-    return Photo.objects.with_media()
+def photos_shown(ids: list[Any]) -> list[Photo]:
+    """The photos with these ids, in their order, with their assets and their variants (as plain rows)."""
+    photos = rows_for(Photo.objects.select_related("asset"), ids)
+    attach_variants(photo.asset for photo in photos)
+    return photos
 
 
 class CountedPaginator(Paginator):
@@ -84,4 +87,4 @@ class CountedPaginator(Paginator):
     def page(self, number: Any):
         number = self.validate_number(number)
         ids = photo_ids(self.gallery, owner=self.owner, start=(number - 1) * self.per_page, limit=self.per_page)
-        return self._get_page(rows_for(_photo_rows(), ids), number, self)
+        return self._get_page(photos_shown(ids), number, self)

@@ -268,7 +268,7 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
                 "size": v.size,
                 "url": media_url(v.key, rule=rule),
             }
-            for v in obj.asset.variants.all()
+            for v in obj.asset.variant_list()
         ]
 
     @extend_schema_field(serializers.JSONField(allow_null=True))

@@ -26,7 +26,7 @@ from django.shortcuts import get_object_or_404
 from galleries.media import media_url
 from galleries.models import AssetStatus, Gallery, Photo, Variant
 from galleries.paging import PHOTO_ORDER, page_number
-from galleries.presenters import FALLBACK, SIZES, SRCSET_NAMES, blurhash_colour
+from galleries.presenters import FALLBACK, LIGHTBOX_NAMES, SIZES, SRCSET_NAMES, blurhash_colour
 from galleries.privacy import FieldRule
 
 PAGE_SIZE = 50
@@ -86,9 +86,10 @@ def _figure(row: dict, found: dict, *, base: str, layout: str, eager: bool, rule
     avif, webp = srcset("avif", names), srcset("webp", names)
     fallback = found.get((FALLBACK[layout], "webp")) or found.get(("large", "webp"))
     large = found.get(("large", "webp"))
+    largest = found.get(("xlarge", "webp")) or large
     src = url(fallback["key"]) if fallback else ""
-    large_url, large_w, large_h = (url(large["key"]), large["width"], large["height"]) if large else (src, 0, 0)
-    large_srcset = webp if layout in ("slideshow", "single") else srcset("webp", ("medium", "large"))
+    large_url, large_w, large_h = (url(large["key"]), largest["width"], largest["height"]) if large else (src, 0, 0)
+    large_srcset = srcset("webp", LIGHTBOX_NAMES)
     width, height = row["asset__width"] or 1, row["asset__height"] or 1
     caption = row["title"] or row["alt"]
     label = caption or (row["original_filename"] if rule.sees_metadata else "") or f"Photo {row['position'] + 1}"

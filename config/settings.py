@@ -449,6 +449,9 @@ IMAGE_VARIANTS = [
     ("small", 300, 300, "inside"),
     ("medium", 800, 800, "inside"),
     ("large", 1920, 1080, "inside"),
+    # For the lightbox on high-density and large screens (2x a 1280x800 window): without it the
+    # lightbox upscaled the 1920x1080 variant there. WebP only (below); bench/variants.py shows its cost.
+    ("xlarge", 2560, 1600, "inside"),
 ]
 IMAGE_VARIANT_FORMATS = env_list("IMAGE_VARIANT_FORMATS", ["avif", "webp"])
 # Per-format quality, chosen with bench/variants.py --sweep: AVIF at 66 is no larger than WebP
@@ -466,7 +469,9 @@ IMAGE_QUALITY = {
     "jpeg": 82,
     ("small", "avif"): env_int("AVIF_QUALITY_SMALL", 68),
 }
-IMAGE_VARIANT_SKIP = [("thumbnail", "avif")]
+# xlarge is WebP only too: only the lightbox asks for it (its srcset is WebP), and AVIF at that size
+# costs about twice WebP's encoding time for every photo of a burst.
+IMAGE_VARIANT_SKIP = [("thumbnail", "avif"), ("xlarge", "avif")]
 # Encoding is most of the processing cost. AVIF speed 8 is several times faster than Pillow's
 # default (6); WebP method 2 is 2.4x faster than 4 for about 5% more bytes at the same score.
 AVIF_SPEED = env_int("AVIF_SPEED", 8)

@@ -19,6 +19,7 @@ SRCSET_NAMES = {
     "slideshow": ("medium", "large"),
     "single": ("medium", "large"),
     "card": ("small", "medium"),
+    "hero": ("medium", "large", "xlarge"),  # a gallery's cover, full width at the top of its page
 }
 # The rendered width of one image in each layout, for the browser to pick from the srcset.
 SIZES = {
@@ -27,8 +28,18 @@ SIZES = {
     "slideshow": "100vw",
     "single": "(max-width: 1920px) 100vw, 1920px",
     "card": "(max-width: 599px) 100vw, (max-width: 1199px) 50vw, 33vw",
+    "hero": "100vw",
 }
-FALLBACK = {"masonry": "medium", "tiles": "small", "slideshow": "large", "single": "large", "card": "medium"}
+# The lightbox's sources (WebP): xlarge only there, for high-density and large screens.
+LIGHTBOX_NAMES = ("medium", "large", "xlarge")
+FALLBACK = {
+    "masonry": "medium",
+    "tiles": "small",
+    "slideshow": "large",
+    "single": "large",
+    "card": "medium",
+    "hero": "large",
+}
 
 
 @dataclass
@@ -118,12 +129,11 @@ def picture(photo: Photo, *, layout: str, eager: bool = False, rule: FieldRule =
         pic.src = media_url(asset.original_key)  # the owner sees the original while variants are built
     large = asset.variant("large", "webp")
     if large is not None:
-        pic.large_url, pic.large_width, pic.large_height = _url(large.key, urls, rule), large.width, large.height
-        pic.large_srcset = (
-            pic.webp_srcset
-            if layout in ("slideshow", "single")
-            else _srcset(asset, "webp", ("medium", "large"), urls, rule)
-        )
+        # The lightbox: up to xlarge on high-density and large screens, through its srcset; its
+        # size is the largest one's, so that zooming shows every pixel there is.
+        largest = asset.variant("xlarge", "webp") or large
+        pic.large_url, pic.large_width, pic.large_height = _url(large.key, urls, rule), largest.width, largest.height
+        pic.large_srcset = _srcset(asset, "webp", LIGHTBOX_NAMES, urls, rule)
     elif pic.src:
         pic.large_url, pic.large_width, pic.large_height = pic.src, pic.width, pic.height
     if pic.is_video:

@@ -25,6 +25,11 @@ from galleries.storage import variant_key
 log = logging.getLogger(__name__)
 
 
+def variants_per_image() -> int:
+    """How many variants processing makes of one image: every size in every format, less those skipped."""
+    return len(settings.IMAGE_VARIANTS) * len(settings.IMAGE_VARIANT_FORMATS) - len(settings.IMAGE_VARIANT_SKIP)
+
+
 def enqueue_process_asset(asset_id: Any, *, delay: timedelta | None = None, force: bool = False) -> None:
     """Put process_asset on the queue, now or after a delay (a one-off schedule); force: rebuild every variant."""
     from django_q.models import Schedule

@@ -3,7 +3,9 @@ import io
 import pytest
 
 from conftest import make_image
-from galleries import counters, services
+from galleries import counters, services, tasks
+
+VARIANTS = tasks.variants_per_image()  # what processing makes of one image
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from galleries import services, tasks
 from galleries.media import media_url
 from galleries.models import AssetStatus
 from galleries.storage import original_key
+from galleries.tests.conftest import VARIANTS
 
 pytestmark = [pytest.mark.s3, pytest.mark.django_db]
 
@@ -56,7 +57,7 @@ def test_processing_builds_every_variant_into_the_bucket(alice, gallery, s3_stor
     asset.refresh_from_db()
     assert asset.status == AssetStatus.READY and asset.blurhash
     variants = list(asset.variants.all())
-    assert len(variants) == 7  # thumbnails are WebP only
+    assert len(variants) == VARIANTS  # thumbnails and xlarge are WebP only
     assert sorted(s3_storage.names("variants/")) == sorted(v.key for v in variants)
     for variant in variants:
         assert variant.key.startswith(f"variants/{asset.sha256[:2]}/{asset.sha256[2:4]}/{asset.sha256}/")
@@ -104,7 +105,7 @@ def test_deleting_the_last_photo_removes_its_files_from_the_bucket(
         gallery=gallery, file=io.BytesIO(make_image("PNG", size=(200, 100))), filename="a.png"
     )
     tasks.process_asset(photo.asset_id)
-    assert len(s3_storage.names()) == 8  # the original and 7 variants
+    assert len(s3_storage.names()) == 1 + VARIANTS  # the original and its variants
     with django_capture_on_commit_callbacks(execute=True):
         services.photo_delete(photo=photo)
     assert s3_storage.names() == []

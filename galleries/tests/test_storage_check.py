@@ -20,6 +20,7 @@ from galleries import services, storagecheck, tasks
 from galleries.models import Asset, AssetStatus
 from galleries.storage import original_key, variant_key
 from galleries.storagecheck import storage_check
+from galleries.tests.conftest import VARIANTS
 
 ORPHAN_SHA = "ab" * 32
 ORPHAN_ORIGINAL = original_key(ORPHAN_SHA, "jpg")
@@ -28,7 +29,7 @@ ORPHAN_VARIANT = variant_key(ORPHAN_SHA, "small", "webp")
 
 @pytest.fixture
 def ready_photo(gallery):
-    """A photo whose original and 7 variants are stored and whose rows say so."""
+    """A photo whose original and variants are stored and whose rows say so."""
 
     def make(n: int = 1):
         data = make_image("JPEG", size=(320, 240), colour=(n * 40 % 256, 90, 30))
@@ -56,7 +57,7 @@ def test_a_clean_store_reports_clean_and_exits_0(storage, ready_photo):
     assert code == 0
     assert (
         out.strip()
-        == "storage_check: 16 files checked, 0 orphans (0 bytes), 0 rows missing files, fixed: nothing needed"
+        == f"storage_check: {2 * (1 + VARIANTS)} files checked, 0 orphans (0 bytes), 0 rows missing files, fixed: nothing needed"
     )
 
 
@@ -71,7 +72,7 @@ def test_an_orphan_older_than_the_grace_is_found_then_deleted_by_fix(storage, re
     assert f"  orphan (no row points to it): {ORPHAN_ORIGINAL}" in out.splitlines()
     assert f"  orphan (no row points to it): {ORPHAN_VARIANT}" in out.splitlines()
     assert out.splitlines()[-1] == (
-        "storage_check: 10 files checked, 2 orphans (8 bytes), 0 rows missing files, fixed: nothing (run with --fix)"
+        f"storage_check: {1 + VARIANTS + 2} files checked, 2 orphans (8 bytes), 0 rows missing files, fixed: nothing (run with --fix)"
     )
     assert ORPHAN_ORIGINAL in storage.names()  # reported, not touched
 
@@ -122,16 +123,16 @@ def test_a_deleted_variant_file_is_found_and_rebuilt_by_fix(storage, ready_photo
     assert code == 0
     assert f"  row whose variant file is missing: {lost.key}" in out
     assert out.splitlines()[-1] == (
-        "storage_check: 7 files checked, 0 orphans (0 bytes), 1 rows missing files, "
+        f"storage_check: {VARIANTS} files checked, 0 orphans (0 bytes), 1 rows missing files, "
         "fixed: 0 orphans deleted (0 bytes), 1 assets re-queued"
     )
     assert lost.key in storage.names()
     assert storage.read(lost.key)[:4] == b"RIFF"  # a WebP again
     asset.refresh_from_db()
-    assert asset.status == AssetStatus.READY and asset.variants.count() == 7
+    assert asset.status == AssetStatus.READY and asset.variants.count() == VARIANTS
     assert run() == (
         0,
-        "storage_check: 8 files checked, 0 orphans (0 bytes), 0 rows missing files, fixed: nothing needed\n",
+        f"storage_check: {1 + VARIANTS} files checked, 0 orphans (0 bytes), 0 rows missing files, fixed: nothing needed\n",
     )
 
 
@@ -149,7 +150,7 @@ def test_a_deleted_original_is_reported_and_its_rows_kept(storage, ready_photo, 
         "1 originals missing (cannot be rebuilt)"
     )
     asset.refresh_from_db()
-    assert asset.status == AssetStatus.READY and asset.variants.count() == 7  # no row deleted, nothing queued
+    assert asset.status == AssetStatus.READY and asset.variants.count() == VARIANTS  # no row deleted, nothing queued
 
 
 def test_an_asset_being_processed_is_not_requeued(ready_photo):
@@ -173,8 +174,9 @@ def test_the_s3_listing_is_read_page_by_page(s3_storage, ready_photo, monkeypatc
     clock.advance(timedelta(days=2))
 
     result = storage_check(fix=True)
-    assert result.pages >= 9  # 1 page of 2 originals, 8 of 15 variants: every page was read
-    assert result.checked == 17 and result.rows == 16
+    variants = 2 * VARIANTS + 1  # the orphan is one of them
+    assert result.pages >= 1 + variants // 2  # 1 page of 2 originals, then the variants: every page was read
+    assert result.checked == 2 + variants and result.rows == 2 + 2 * VARIANTS
     assert result.deleted.examples == [orphan] and not result.missing
     keys = [first.original_key, second.original_key]
     for asset in (first, second):
@@ -215,8 +217,8 @@ def test_a_terminal_sees_a_progress_line_and_a_log_does_not(ready_photo, monkeyp
 
     terminal = Terminal()
     call_command("storage_check", stdout=terminal)
-    assert "\r  8 files checked, " in terminal.getvalue()
+    assert f"\r  {1 + VARIANTS} files checked, " in terminal.getvalue()
     assert terminal.getvalue().endswith(
-        "\nstorage_check: 8 files checked, 0 orphans (0 bytes), 0 rows missing files, fixed: nothing needed\n"
+        f"\nstorage_check: {1 + VARIANTS} files checked, 0 orphans (0 bytes), 0 rows missing files, fixed: nothing needed\n"
     )
     assert "\r" not in run()[1]

@@ -11,6 +11,7 @@ from conftest import make_image, png_header_only, stored_files
 from galleries import services, tasks
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
 from galleries.storage import LocalMediaStorage
+from galleries.tests.conftest import VARIANTS
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +20,7 @@ EXPECTED = {
     "small": (300, 200),
     "medium": (800, 533),
     "large": (1620, 1080),
+    "xlarge": (2400, 1600),  # the whole 2400x1600 picture: it fits the 2560x1600 box
 }
 
 
@@ -70,8 +72,12 @@ def test_a_landscape_gets_every_variant_in_every_format(db):
     asset.refresh_from_db()
     assert asset.status == AssetStatus.READY and asset.error == ""
     variants = _variants(asset)
-    # Thumbnails are WebP only (settings.IMAGE_VARIANT_SKIP): at 80x80 AVIF cannot match WebP.
-    assert set(variants) == {(n, f) for n in EXPECTED for f in ("avif", "webp")} - {("thumbnail", "avif")}
+    # Thumbnails are WebP only (settings.IMAGE_VARIANT_SKIP): at 80x80 AVIF cannot match WebP; so is
+    # xlarge, which only the lightbox's WebP srcset asks for.
+    assert set(variants) == {(n, f) for n in EXPECTED for f in ("avif", "webp")} - {
+        ("thumbnail", "avif"),
+        ("xlarge", "avif"),
+    }
     for (name, fmt), variant in variants.items():
         img = _read(variant)
         assert img.size == EXPECTED[name] == (variant.width, variant.height), (name, fmt)
@@ -289,7 +295,7 @@ def test_only_missing_variants_are_built(db, monkeypatch):
     monkeypatch.setattr(tasks.imaging, "process_image", spy)
     assert tasks.process_asset(asset.pk) == "ready"
     assert built == [("medium", "avif")]
-    assert asset.variants.count() == 7
+    assert asset.variants.count() == VARIANTS
 
 
 def test_a_missing_asset_is_skipped(db):
@@ -318,7 +324,7 @@ def test_two_workers_racing_for_one_asset_process_it_once(media_root):
         t.join()
     assert sorted(results) == ["ready", "skipped"]
     asset.refresh_from_db()
-    assert asset.attempts == 1 and asset.variants.count() == 7
+    assert asset.attempts == 1 and asset.variants.count() == VARIANTS
 
 
 def test_a_transient_failure_is_retried_with_backoff_then_succeeds(db, monkeypatch, media_root):
@@ -344,7 +350,7 @@ def test_a_transient_failure_is_retried_with_backoff_then_succeeds(db, monkeypat
     assert retry.next_run > timezone.now()
     assert tasks.process_asset(asset.pk) == "ready"
     asset.refresh_from_db()
-    assert asset.status == AssetStatus.READY and asset.error == "" and asset.variants.count() == 7
+    assert asset.status == AssetStatus.READY and asset.error == "" and asset.variants.count() == VARIANTS
 
 
 def test_retries_are_bounded(db, monkeypatch, settings):
@@ -433,7 +439,7 @@ def test_forced_reprocess_rebuilds_everything(db, django_capture_on_commit_callb
     asset.refresh_from_db()
     assert asset.status == AssetStatus.READY
     after = set(asset.variants.values_list("pk", flat=True))
-    assert len(after) == 7 and not before & after
+    assert len(after) == VARIANTS and not before & after
 
 
 def test_gps_is_shown_to_the_owner_only(alice, api_for, gallery):
@@ -455,7 +461,7 @@ def test_rebuild_variants_command(gallery, add_photo, capsys):
     call_command("rebuild_variants", "--missing")
     assert "nothing to do" in capsys.readouterr().out
     call_command("rebuild_variants", "--force")
-    assert "2 assets" in capsys.readouterr().out and Variant.objects.count() == 14
+    assert "2 assets" in capsys.readouterr().out and Variant.objects.count() == 2 * VARIANTS
 
 
 def test_rebuild_variants_unknown_gallery():

@@ -3,12 +3,11 @@ from __future__ import annotations
 import sys
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
 
 from config.exceptions import Conflict
-from galleries import services
+from galleries import services, tasks
 from galleries.models import Asset, AssetStatus, Gallery
 
 
@@ -28,7 +27,7 @@ class Command(BaseCommand):
             if found is None:
                 raise CommandError(f"No gallery with the slug “{gallery}”.")
             assets = assets.filter(photos__gallery=found).distinct()
-        expected = len(settings.IMAGE_VARIANTS) * len(settings.IMAGE_VARIANT_FORMATS) - len(settings.IMAGE_VARIANT_SKIP)
+        expected = tasks.variants_per_image()
         if not force:
             assets = (
                 assets.annotate(n=Count("variants"))

@@ -97,6 +97,7 @@ class Config:
     avif_speed: int
     webp_method: int
     skip: frozenset = frozenset()
+    threads: int = 1
 
     def process(self, fileobj: Any, **overrides: Any) -> Any:
         from galleries import imaging
@@ -109,6 +110,7 @@ class Config:
             "avif_speed": self.avif_speed,
             "webp_method": self.webp_method,
             "skip": self.skip,
+            "threads": self.threads,
         }
         kwargs.update(overrides)
         return imaging.process_image(fileobj, **kwargs)
@@ -129,6 +131,7 @@ def load_config() -> Config:
         avif_speed=settings.AVIF_SPEED,
         webp_method=settings.WEBP_METHOD,
         skip=frozenset(settings.IMAGE_VARIANT_SKIP),
+        threads=settings.IMAGE_ENCODE_THREADS,
     )
 
 

@@ -476,6 +476,9 @@ IMAGE_VARIANT_SKIP = [("thumbnail", "avif"), ("xlarge", "avif")]
 # default (6); WebP method 2 is 2.4x faster than 4 for about 5% more bytes at the same score.
 AVIF_SPEED = env_int("AVIF_SPEED", 8)
 WEBP_METHOD = env_int("WEBP_METHOD", 2)
+# Encoders of one image run on this many threads (the next variant is cut meanwhile): one image is
+# ready sooner; a busy worker's throughput is the same (bench/variants.py, bench/burst.py).
+IMAGE_ENCODE_THREADS = env_int("IMAGE_ENCODE_THREADS", 2)
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 3)
 PROCESSING_RETRY_DELAY = env_int("PROCESSING_RETRY_DELAY", 30)
 # Recovery after a crash (issue 9): a worker holds a lease on the asset it processes and renews it

@@ -10,6 +10,7 @@ import io
 import math
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from struct import error as struct_error
 from typing import BinaryIO
@@ -422,10 +423,13 @@ def process_image(
     avif_speed: int = 8,
     webp_method: int = 4,
     skip: frozenset[tuple[str, str]] = frozenset(),
+    threads: int = 1,
 ) -> Processed:
     """Decode once and build every variant (except those in skip), the blurhash and clean EXIF.
 
     quality: one number, or a dict by format ("avif") and optionally by (variant, format).
+    threads: encoders run on this many threads (Pillow lets go of the GIL while it encodes and
+    resizes), so the next variant is cut while the last ones are encoded.
 
     Raises PermanentError for files that can never work (damaged, hostile, too many pixels).
     """
@@ -444,24 +448,29 @@ def process_image(
     metadata, gps = read_exif(source.exif)
     width, height = source.width, source.height
     del source
-    renditions: list[Rendition] = []
+    encoding: list[tuple[str, str, int, int, Future[bytes]]] = []
     frames = _frames(img, specs, width, height)
-    del img  # from here on only the chain of variants holds pixels
+    del img  # from here on only the chain of variants (and the encoders' frames) holds pixels
     smallest: Image.Image | None = None
-    for spec, frame in frames:
-        if spec.fit != "cover":
-            smallest = frame
-        for fmt in formats:
-            if (spec.name, fmt) in skip:
-                continue
-            q = quality.get((spec.name, fmt), quality.get(fmt, 80)) if isinstance(quality, dict) else quality
-            data = _encode(frame, fmt, quality=q, avif_speed=avif_speed, webp_method=webp_method)
-            renditions.append(Rendition(spec.name, fmt, frame.width, frame.height, data))
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="encode") as pool:
+        for spec, frame in frames:
+            if spec.fit != "cover":
+                smallest = frame
+            wanted = [fmt for fmt in formats if (spec.name, fmt) not in skip]
+            for i, fmt in enumerate(wanted):
+                q = quality.get((spec.name, fmt), quality.get(fmt, 80)) if isinstance(quality, dict) else quality
+                # Image.save keeps its options on the image (encoderinfo): two encoders at once on
+                # one image would read each other's, so each but the last gets its own copy.
+                picture = frame if i == len(wanted) - 1 else frame.copy()
+                job = pool.submit(_encode, picture, fmt, quality=q, avif_speed=avif_speed, webp_method=webp_method)
+                encoding.append((spec.name, fmt, frame.width, frame.height, job))
+        blurhash = blurhash_of(smallest or frame)
+    renditions = [Rendition(name, fmt, w, h, job.result()) for name, fmt, w, h, job in encoding]
     return Processed(
         width=width,
         height=height,
         renditions=renditions,
-        blurhash=blurhash_of(smallest or frame),
+        blurhash=blurhash,
         exif=metadata,
         gps=gps,
     )

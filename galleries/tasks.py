@@ -169,6 +169,7 @@ def _build(asset: Asset, *, skip: frozenset[tuple[str, str]]) -> tuple[imaging.P
             avif_speed=settings.AVIF_SPEED,
             webp_method=settings.WEBP_METHOD,
             skip=skip,
+            threads=settings.IMAGE_ENCODE_THREADS,
         )
         original.seek(0)
         return processed, originals.work_out_patches(original, asset)

@@ -203,3 +203,20 @@ def test_the_placeholder_colour_is_read_back_from_the_blurhash_it_was_written_in
     assert imaging.b83_decode(imaging.b83_encode(123456, 4)) == 123456
     assert blurhash_colour(hashed) == "#e67814"  # the same alphabet both ways
     assert blurhash_colour('LE""""') == "#8882" and blurhash_colour("L") == "#8882"
+
+
+def test_encoding_on_two_threads_makes_the_very_same_files_as_on_one():
+    """Each encoder has its own options (Image.save keeps them on the image): were they shared between
+    threads, an AVIF would be written with WebP's quality or the other way round."""
+    data = make_image("JPEG", size=(2000, 1400))
+    quality = {"avif": 60, "webp": 85, ("small", "webp"): 70}
+
+    def files(threads: int) -> list[tuple[str, str, bytes]]:
+        done = imaging.process_image(io.BytesIO(data), specs=VARIANTS, formats=["avif", "webp"], max_pixels=10**8,
+                                     quality=quality, avif_speed=10, webp_method=0, threads=threads)  # fmt: skip
+        return [(r.name, r.format, r.data) for r in done.renditions]
+
+    one = files(1)
+    assert [(name, fmt) for name, fmt, _ in one] == [(s.name, f) for s in VARIANTS for f in ("avif", "webp")]
+    for _ in range(3):
+        assert files(2) == one

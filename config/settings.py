@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "uploads",
     "sharing",
     "lifecycle",  # issue 11: the sweep that publishes, warns, expires and purges (galleries.lifecycle)
+    "folders",  # issue 14: import from and export to folders on the server (folders/services.py)
 ]
 
 MIDDLEWARE = [
@@ -499,6 +500,9 @@ UPLOAD_MAX_OPEN_PER_USER = env_int("UPLOAD_MAX_OPEN_PER_USER", 500)
 # Guest drop box (issue 9, uploads): an open guest upload holds a place under the link's caps only
 # while it makes progress; after this long without a byte its place is free again.
 UPLOAD_RESERVATION_WINDOW = env_duration("UPLOAD_RESERVATION_WINDOW", timedelta(minutes=10))
+# issue 14: the server folders `manage.py import` may read, comma-separated; empty refuses every import.
+# Checked after resolving symlinks, from every door (folders.services.import_root).
+IMPORT_ROOTS = env_list("IMPORT_ROOTS", [])
 
 # --- Email and notifications (issue 11) -----------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Apps depend on each other one way: lifecycle → uploads → sharing → galleries → notifications → accounts; every app may use config.
+"""Apps depend on each other one way: folders → lifecycle → uploads → sharing → galleries → notifications → accounts; every app may use config.
 
 An app never imports another app's views or private (underscore) names: what several apps need lives
 in the lowest app that owns it (roles in accounts.permissions, errors in config.exceptions, the API's
@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each app and the apps it may import (config is open to all).
-LAYERS = ["accounts", "notifications", "galleries", "sharing", "uploads", "lifecycle"]
+LAYERS = ["accounts", "notifications", "galleries", "sharing", "uploads", "lifecycle", "folders"]
 ALLOWED = {app: set(LAYERS[: i + 1]) | {"config"} for i, app in enumerate(LAYERS)}
 
 

@@ -325,3 +325,27 @@ class PhotoPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last one.")
     previous = serializers.URLField(allow_null=True, help_text="The page before, or null on the first one.")
     results = PhotoOutputSerializer(many=True)
+
+
+# issue 14: before an upload, which of these files does the gallery already hold?
+PHOTO_CHECK_MAX = 5000
+
+
+class PhotoCheckSerializer(StrictMixin, serializers.Serializer):
+    sha256 = serializers.ListField(
+        child=serializers.RegexField(
+            r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "Must be a SHA-256 sum: 64 hexadecimal characters."}
+        ),
+        allow_empty=False,
+        max_length=PHOTO_CHECK_MAX,
+        error_messages={"max_length": f"Send at most {PHOTO_CHECK_MAX} sums at once."},
+        help_text=f"SHA-256 sums of the files about to be uploaded (hex, at most {PHOTO_CHECK_MAX}).",
+    )
+
+
+class PhotoCheckResultSerializer(serializers.Serializer):
+    held = serializers.ListField(
+        child=serializers.CharField(), help_text="The sums (lower case, in the order sent) the gallery already holds."
+    )
+    held_count = serializers.IntegerField(help_text="How many of the distinct sums sent the gallery holds.")
+    checked = serializers.IntegerField(help_text="How many distinct sums were checked.")

@@ -30,6 +30,8 @@ from galleries.api.serializers import (
     GalleryPageSerializer,
     GalleryUpdateSerializer,
     HealthSerializer,
+    PhotoCheckResultSerializer,
+    PhotoCheckSerializer,
     PhotoOutputSerializer,
     PhotoPageSerializer,
     PhotoUpdateSerializer,
@@ -380,3 +382,30 @@ class PhotoDownloadApi(APIView):
         # The file as uploaded, sent as every door sends an original (galleries.media).
         item = originals.handout(asset, owner=True)
         return original_download(item, asset=asset, rule=FieldRule.for_owner(), name=name)
+
+
+class PhotoCheckApi(APIView):
+    """issue 14: which of these files the caller's gallery already holds, so a client skips them."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="Which files the gallery already holds",
+        description="Send the SHA-256 sums of the files about to be uploaded; the answer lists those this gallery "
+        "already holds, so a client uploads only the rest (“312 of 1,200 already stored”). Only the gallery's "
+        "owner may ask: it answers about the caller's own photos and nobody else's.",
+        request=PhotoCheckSerializer,
+        responses={200: PhotoCheckResultSerializer, **errors(400, 401, 404)},
+        tags=["photos"],
+    )
+    def post(self, request: Request, gallery_id: uuid.UUID) -> Response:
+        gallery = get_object_or_404(Gallery.objects.filter(owner=request.user), pk=gallery_id)
+        serializer = PhotoCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wanted = list(dict.fromkeys(sha.lower() for sha in serializer.validated_data["sha256"]))
+        held = set(
+            Photo.objects.filter(gallery=gallery, asset__sha256__in=wanted).values_list("asset__sha256", flat=True)
+        )
+        return Response(
+            {"held": [sha for sha in wanted if sha in held], "held_count": len(held), "checked": len(wanted)}
+        )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
+from django.core.validators import URLValidator
 from django.db import models
 
 
@@ -99,3 +100,60 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.hits} until {self.expires_at:%H:%M:%S}"
+
+
+class BrandQuerySet(models.QuerySet):
+    def for_owner_id(self, owner_id: object) -> Brand | None:
+        """The brand of the user with this id, or None: one query, used by every page and mail."""
+        if not owner_id:
+            return None
+        return self.filter(owner_id=owner_id).first()
+
+
+class Brand(models.Model):
+    """A photographer's studio as clients see it: on their galleries, shared pages, mails and ZIP names.
+
+    One per user. Written only through accounts.services.brand_update, which checks the accent's
+    contrast and the logo's bytes. Without one, client pages keep the calm Contact Sheet look.
+    """
+
+    owner = models.OneToOneField(User, on_delete=models.CASCADE, related_name="brand")
+    studio_name = models.CharField(
+        max_length=80, blank=True, help_text="Shown in place of “Contact Sheet” on your galleries and in mails."
+    )
+    # A key in the media storage (brands/ab/cd/<sha256>.webp): the logo as redrawn by accounts.logos.
+    logo_key = models.CharField(max_length=200, blank=True, editable=False)
+    logo_width = models.PositiveIntegerField(default=0, editable=False)
+    logo_height = models.PositiveIntegerField(default=0, editable=False)
+    accent = models.CharField(
+        "accent colour",
+        max_length=7,
+        blank=True,
+        help_text="Hex, like #7a4b1f; it must reach a contrast of 4.5:1 with the page (WCAG AA). Empty: the default.",
+    )
+    contact_email = models.EmailField(blank=True, help_text="Shown to clients in mails about your galleries.")
+    website = models.URLField(
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Your studio's name and logo link here on client pages.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BrandQuerySet.as_manager()
+
+    class Meta:
+        db_table = "accounts_brand"
+        verbose_name = "studio brand"
+        verbose_name_plural = "studio brand"
+
+    def __str__(self) -> str:
+        return self.studio_name or f"Brand of {self.owner}"
+
+    @property
+    def logo_url(self) -> str:
+        """Where the logo is served (accounts.views.brand_logo): named by its content, so cached for good."""
+        if not self.logo_key:
+            return ""
+        from django.urls import reverse
+
+        return reverse("brand-logo", args=[self.logo_key.rsplit("/", 1)[-1]])

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # issue 13: gzip for client pages only, never the admin or the API (BREACH: config/compression.py).
+    # Early in the list, so it compresses the response every middleware below has finished.
+    "config.compression.PageCompressionMiddleware",
     # issue 9, faults: the Content-Security-Policy header (settings under "Content-Security-Policy").
     "config.csp.ContentSecurityPolicyMiddleware",
     # issue 9, faults (config/middleware.py): every error on /api/ is JSON; a body larger than its

@@ -1,16 +1,36 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.views import brand_logo
 from galleries.media import media_serve
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     # Resolved per request: the hashed static name exists only after collectstatic.
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+# What crawlers are asked to leave alone. Share links (/s/) are private by nature; the admin, the API
+# and sign-in are no pages for a search engine. Unlisted galleries live under /g/ like public ones,
+# with no prefix of their own: their addresses carry 64 random bits precisely so that nobody can
+# list them, and naming them here would publish them. They (and share links, and private and draft
+# galleries) say "noindex" themselves instead, in a meta tag and the X-Robots-Tag header, which a
+# crawler can only read on pages it is allowed to fetch. Media stays allowed: link previews fetch
+# the cover of a public gallery (og:image) through it, and Twitterbot obeys robots.txt for images.
+ROBOTS_TXT = """User-agent: *
+Disallow: /s/
+Disallow: /admin/
+Disallow: /api/
+Disallow: /accounts/
+"""
+
+
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(ROBOTS_TXT, content_type="text/plain; charset=utf-8")
 
 
 urlpatterns = [
@@ -27,6 +47,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("media/<path:key>", media_serve, name="media"),
     path("favicon.ico", favicon),
+    path("robots.txt", robots_txt, name="robots-txt"),
+    path("brand/<str:name>", brand_logo, name="brand-logo"),
     path("", include("uploads.urls")),
     path("", include("sharing.urls")),
     path("", include("galleries.urls")),

@@ -13,7 +13,8 @@ from galleries.privacy import FieldRule
 
 
 def _get_gallery_for_user(request: HttpRequest, slug: str) -> Gallery:
-    return get_object_or_404(Gallery.objects.visible_to(request.user), slug=slug)
+    # The owner's studio brand comes along (the header shows it: accounts.templatetags.brand).
+    return get_object_or_404(Gallery.objects.visible_to(request.user).select_related("owner__brand"), slug=slug)
 
 
 HOME_PAGE_SIZE = 24
@@ -52,4 +53,4 @@ def photo_detail(request: HttpRequest, slug: str, photo_id: uuid.UUID) -> HttpRe
     gallery = _get_gallery_for_user(request, slug)
     rule = FieldRule.for_user(request.user, gallery)
     context = pages.photo_context(gallery, photo_id, base_url=gallery.get_absolute_url(), rule=rule)
-    return render(request, "galleries/photo_detail.html", context)
+    return pages.noindex_unless(render(request, "galleries/photo_detail.html", context), context)

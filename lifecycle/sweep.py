@@ -424,4 +424,5 @@ def _gallery_context(gallery: Gallery) -> dict[str, Any]:
         "gallery_title": gallery.title,
         "expiry_date": _date(gallery.expires_at) if gallery.expires_at else "",
         "gallery_admin_url": _admin_url("admin:galleries_gallery_change", gallery.pk),
+        "brand_owner_id": gallery.owner_id,  # issue 13: the mail comes from the owner's studio brand
     }

@@ -25,6 +25,7 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from accounts.models import Brand
 from notifications.models import Notification, NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
     Subject and text are plain text, so they are rendered without HTML escaping ("Tom & Ann" stays
     as written); the HTML part is escaped as usual.
     """
-    full = {"studio_name": settings.STUDIO_NAME, "site_url": settings.SITE_URL, **context}
+    full = {**studio_context(context.get("brand_owner_id")), "site_url": settings.SITE_URL, **context}
     plain = Context(full, autoescape=False)
     subject = get_template(f"notifications/{template}.subject.txt").template.render(plain)
     # One line: a line break in a header would start a new header.
@@ -95,6 +96,18 @@ def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
     text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"  # blank lines left by {% if %} blocks
     html = render_to_string(f"notifications/{template}.html", full)
     return subject, text, html
+
+
+def studio_context(owner_id: Any) -> dict[str, str]:
+    """Who a mail about a gallery comes from: its owner's studio brand where they made one
+    (accounts.Brand: name, contact address, website), else STUDIO_NAME. Callers name the owner
+    with "brand_owner_id" in the mail's context."""
+    brand = Brand.objects.for_owner_id(owner_id)
+    return {
+        "studio_name": (brand.studio_name if brand else "") or settings.STUDIO_NAME,
+        "studio_email": brand.contact_email if brand else "",
+        "studio_website": brand.website if brand else "",
+    }
 
 
 def enqueue_send(notification_id: Any) -> None:

@@ -95,6 +95,7 @@ def more_time_request(*, link: ShareLink, visitor: str) -> None:
             "client_name": client.get("name", ""),
             "client_email": client.get("email", ""),
             "gallery_title": gallery.title,
+            "brand_owner_id": gallery.owner_id,  # issue 13: the owner's studio brand signs the mail
             "link_label": link.label,
             "expires_at": gallery.expires_at,
             "extend_url": settings.SITE_URL + reverse("admin:galleries_gallery_extend", args=[gallery.pk]),

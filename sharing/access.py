@@ -19,7 +19,7 @@ from django.utils import timezone
 from config import throttle
 from config.clientip import client_ip
 from config.exceptions import Gone, NotFound, TooManyRequests, Unauthorized
-from sharing.models import ShareLink
+from sharing.models import DownloadSizes, ShareLink
 
 SESSION_KEY = "share_grants"
 GRANT_HEADER = "X-Share-Grant"
@@ -114,6 +114,50 @@ def unlock(request: HttpRequest, link: ShareLink, password: str) -> str:
     grants[str(link.pk)] = link.grant_key
     request.session[SESSION_KEY] = grants
     return signing.dumps([str(link.pk), link.grant_key], salt=GRANT_SALT)
+
+
+# --- Downloads ---------------------------------------------------------------------------------
+# A link that allows downloads offers full size (the original, without its location), web size
+# (the largest web picture), or both, as its owner chose. Full size comes first: it is what a bare
+# "download" means when the link offers both.
+
+ORIGINAL, WEB = "original", "web"
+SIZE_LABELS = {ORIGINAL: "Full size", WEB: "Web size"}
+_SIZES = {DownloadSizes.ALL: [ORIGINAL, WEB], DownloadSizes.ORIGINAL: [ORIGINAL], DownloadSizes.WEB: [WEB]}
+
+
+class DownloadRefused(Exception):
+    """A download this link does not offer: 404 with downloads off, 403 for a size it does not
+    offer, 400 for a size that does not exist. Pages show the message; status says which."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def download_sizes(link: ShareLink) -> list[str]:
+    """The sizes this link's visitors may download, the largest first; none when downloads are off."""
+    if not link.allow_download:
+        return []
+    return list(_SIZES.get(link.download_sizes, [ORIGINAL]))
+
+
+def download_size(link: ShareLink, asked: str | None) -> str:
+    """The size to hand out to a visitor who asked for `asked` (empty: the largest the link offers).
+
+    Every download door of a link (one photo, the ZIP) asks here; raises DownloadRefused.
+    """
+    sizes = download_sizes(link)
+    if not sizes:
+        raise DownloadRefused("Downloads are not enabled for this link.", status=404)
+    if not asked:
+        return sizes[0]
+    if asked not in SIZE_LABELS:
+        raise DownloadRefused("There is no such size: ask for “web” or “original”.", status=400)
+    if asked not in sizes:
+        offered = " and ".join(SIZE_LABELS[size].lower() for size in sizes)
+        raise DownloadRefused(f"This link offers {offered} downloads only.", status=403)
+    return asked
 
 
 def record_view(request: HttpRequest, link: ShareLink) -> None:

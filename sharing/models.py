@@ -21,6 +21,14 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
+class DownloadSizes(models.TextChoices):
+    """Which sizes a link's visitors may download (when it allows downloads at all)."""
+
+    ALL = "all", "Web size and full size"
+    WEB = "web", "Web size only"
+    ORIGINAL = "original", "Full size only"
+
+
 class ShareLinkQuerySet(models.QuerySet):
     def editable_by(self, user) -> ShareLinkQuerySet:
         return self.filter(gallery__in=Gallery.objects.editable_by(user))
@@ -46,7 +54,11 @@ class ShareLink(models.Model):
     password = models.CharField(max_length=128, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    allow_download = models.BooleanField(default=False, help_text="Visitors may download originals and a ZIP.")
+    allow_download = models.BooleanField(default=False, help_text="Visitors may download photos and a ZIP.")
+    download_sizes = models.CharField(
+        max_length=10, choices=DownloadSizes.choices, default=DownloadSizes.ALL,
+        help_text="With downloads on: web size (the largest web picture) and/or full size (the original).",
+    )  # fmt: skip
     allow_upload = models.BooleanField(default=False, help_text="Visitors may upload photos (held for approval).")
     show_metadata = models.BooleanField(default=False, help_text="Show EXIF and file names (never GPS).")
     selection_quota = models.PositiveIntegerField(null=True, blank=True, help_text="“Choose up to N” for favourites.")
@@ -127,3 +139,23 @@ class Selection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.link})"
+
+
+NOTE_MAX_LENGTH = 500
+
+
+class SelectionNote(models.Model):
+    """The client's note to the photographer on one chosen photo (“a tighter crop?”, “in black and white”)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    selection = models.ForeignKey(Selection, on_delete=models.CASCADE, related_name="photo_notes")
+    photo = models.ForeignKey("galleries.Photo", on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=NOTE_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["selection", "photo"], name="selection_note_one_per_photo")]
+
+    def __str__(self) -> str:
+        return self.text[:40]

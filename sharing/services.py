@@ -13,7 +13,7 @@ from django.utils import timezone
 from config.exceptions import Conflict, InvalidInput
 from galleries.models import Gallery, Photo
 from notifications.services import notify
-from sharing.models import Selection, ShareLink
+from sharing.models import NOTE_MAX_LENGTH, DownloadSizes, Selection, SelectionNote, ShareLink
 
 _UNSET: Any = object()
 
@@ -25,6 +25,7 @@ def share_link_create(
     password: str | None = None,
     expires_at: datetime | None = None,
     allow_download: bool = False,
+    download_sizes: str = DownloadSizes.ALL,
     allow_upload: bool = False,
     show_metadata: bool = False,
     selection_quota: int | None = None,
@@ -34,11 +35,13 @@ def share_link_create(
     """A new link with a fresh random token."""
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("The expiry must be in the future.")
+    _check_download_sizes(download_sizes)
     link = ShareLink(
         gallery=gallery,
         label=label.strip(),
         expires_at=expires_at,
         allow_download=allow_download,
+        download_sizes=download_sizes,
         allow_upload=allow_upload,
         show_metadata=show_metadata,
         selection_quota=selection_quota,
@@ -57,15 +60,23 @@ def share_link_update(*, link: ShareLink, password: str | None = _UNSET, **field
     """Change a link. password: a new one, or "" / None to remove it (either closes open grants)."""
     allowed = {"label", "expires_at", "allow_download", "allow_upload", "show_metadata", "selection_quota"}
     allowed |= {"upload_max_files", "upload_max_bytes"}  # the guest drop box's caps
+    allowed |= {"download_sizes"}
     unknown = set(fields) - allowed
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if "download_sizes" in fields:
+        _check_download_sizes(fields["download_sizes"])
     for name, value in fields.items():
         setattr(link, name, value)
     if password is not _UNSET:
         link.set_password(password)
     link.save()
     return link
+
+
+def _check_download_sizes(value: str) -> None:
+    if value not in DownloadSizes.values:
+        raise InvalidInput(f"Download sizes must be one of: {', '.join(DownloadSizes.values)}.")
 
 
 def share_link_revoke(*, link: ShareLink) -> ShareLink:
@@ -90,14 +101,38 @@ def share_link_delete(*, link: ShareLink) -> None:
 
 
 def selection_for(*, link: ShareLink, visitor: str) -> Selection | None:
-    return Selection.objects.filter(link=link, visitor=visitor).prefetch_related("photos").first()
+    return Selection.objects.filter(link=link, visitor=visitor).prefetch_related("photos", "photo_notes").first()
+
+
+def _clean_notes(notes: dict[Any, str]) -> dict[Any, str]:
+    """Each note stripped and within NOTE_MAX_LENGTH; checked before anything changes."""
+    cleaned = {}
+    for photo_id, text in notes.items():
+        text = (text or "").strip()
+        if len(text) > NOTE_MAX_LENGTH:
+            raise InvalidInput(f"A note can be at most {NOTE_MAX_LENGTH} characters.")
+        cleaned[photo_id] = text
+    return cleaned
 
 
 @transaction.atomic
 def selection_change(
-    *, link: ShareLink, visitor: str, add: list[Photo] = (), remove: list[Photo] = (), name: str = "", email: str = ""
+    *,
+    link: ShareLink,
+    visitor: str,
+    add: list[Photo] = (),
+    remove: list[Photo] = (),
+    name: str = "",
+    email: str = "",
+    notes: dict[Any, str] | None = None,
 ) -> Selection:
-    """Add or remove favourites; the first one needs the visitor's name. Submitted selections are locked."""
+    """Add or remove favourites; the first one needs the visitor's name. Submitted selections are locked.
+
+    notes: {photo id: text} for chosen photos (after this change's additions and removals), each
+    at most NOTE_MAX_LENGTH characters; an empty text removes the note. A photo taken out of the
+    selection loses its note.
+    """
+    notes = _clean_notes(notes or {})
     selection = Selection.objects.select_for_update().filter(link=link, visitor=visitor).first()
     if selection is None:
         if not name.strip():
@@ -116,10 +151,25 @@ def selection_change(
         selection.photos.add(*add)
     if remove:
         selection.photos.remove(*remove)
+        SelectionNote.objects.filter(selection=selection, photo__in=remove).delete()
+    if notes:
+        _notes_set(selection, notes)
     if link.selection_quota is not None and selection.photos.count() > link.selection_quota:
         raise Conflict(f"You can choose up to {link.selection_quota} photos.")
     selection.save(update_fields=["updated_at"])
     return selection
+
+
+def _notes_set(selection: Selection, notes: dict[Any, str]) -> None:
+    chosen = set(selection.photos.filter(pk__in=list(notes)).values_list("pk", flat=True))
+    if set(notes) - chosen:
+        raise InvalidInput("A note needs the photo to be one of your favourites: choose it first.")
+    SelectionNote.objects.filter(
+        selection=selection, photo_id__in=[p for p, text in notes.items() if not text]
+    ).delete()
+    for photo_id, text in notes.items():
+        if text:
+            SelectionNote.objects.update_or_create(selection=selection, photo_id=photo_id, defaults={"text": text})
 
 
 def selection_submit(*, link: ShareLink, visitor: str, note: str = "") -> Selection:
@@ -150,6 +200,7 @@ def _mail_selection_submitted(selection: Selection) -> None:
             "photo_count": selection.photos.count(),
             "note": selection.note,
             "gallery_title": gallery.title,
+            "brand_owner_id": gallery.owner_id,  # issue 13: the owner's studio brand signs the mail
             "link_label": selection.link.label,
             "selection_url": settings.SITE_URL + reverse("admin:sharing_selection_change", args=[selection.pk]),
         },
@@ -164,3 +215,15 @@ def selection_clear(*, link: ShareLink, visitor: str) -> None:
         if selection.submitted_at is not None:
             raise Conflict("This selection was sent to the photographer and can no longer change.")
         selection.delete()
+
+
+def selection_reopen(*, selection: Selection) -> Selection:
+    """Give a sent selection back to its client: it can change again and be sent once more (the
+    photographer is mailed again then). Reopening an open selection changes nothing."""
+    with transaction.atomic():
+        locked = Selection.objects.select_for_update().get(pk=selection.pk)
+        if locked.submitted_at is not None:
+            locked.submitted_at = None
+            locked.save(update_fields=["submitted_at", "updated_at"])
+    selection.submitted_at = locked.submitted_at
+    return selection

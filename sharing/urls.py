@@ -9,6 +9,7 @@ app_name = "sharing"
 # endpoints /s/<token>/tus/…, in uploads/urls.py (names "guest-upload", "guest-tus-create", "guest-tus-detail").
 urlpatterns = [
     path("s/<str:token>/", views.share_detail, name="detail"),
+    path("s/<str:token>/favourites/", views.share_favourites, name="favourites"),
     path("s/<str:token>/unlock", views.share_unlock, name="unlock"),
     path("s/<str:token>/download.zip", views.share_zip, name="zip"),
     path("s/<str:token>/p/<uuid:photo_id>/", views.share_photo, name="photo"),

@@ -6,13 +6,17 @@ from functools import wraps
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from config.exceptions import Gone, NotFound, TooManyRequests
-from galleries import pages
+from galleries import marks, pages, paging
+from galleries.models import Layout, Photo
+from galleries.presenters import pictures
 from galleries.privacy import FieldRule
-from sharing import access, downloads, expiry
+from sharing import access, downloads, expiry, services
 from sharing.forms import UnlockForm
 
 # The password form is the one shared page that posts. Under "no-referrer" Chromium sends
@@ -31,6 +35,9 @@ def shared_page(view: Callable) -> Callable:
             response = view(request, link, *args, **kwargs)
         except (NotFound, Http404, Gone) as exc:
             response = access.link_closed_page(request, gone=isinstance(exc, Gone))
+        except access.DownloadRefused as exc:
+            context = {"link": link, "message": exc.message}
+            response = render(request, "sharing/download_refused.html", context, status=exc.status)
         except access.PasswordRequired as exc:
             form = UnlockForm()
             response = render(request, "sharing/unlock.html", {"link": exc.link, "form": form}, status=401)
@@ -44,6 +51,21 @@ def shared_page(view: Callable) -> Callable:
     return wrapper
 
 
+def _download_flags(link) -> dict:
+    """What the photo fragments need to offer downloads: the size a tile's button gives (the
+    largest the link offers; "" when it offers none) and the button's words. Plain values, so
+    they are part of the fragment's cache key."""
+    sizes = access.download_sizes(link)
+    if not sizes:
+        return {"download_size": ""}
+    return {"download_size": sizes[0], "download_label": f"Download {access.SIZE_LABELS[sizes[0]].lower()}"}
+
+
+def _download_choices(link) -> list[dict]:
+    """The link's download sizes for buttons outside the grid (the ZIP, the photo page)."""
+    return [{"size": size, "label": access.SIZE_LABELS[size]} for size in access.download_sizes(link)]
+
+
 @vary_on_headers("HX-Request", "HX-Target")
 @shared_page
 def share_detail(request: HttpRequest, link) -> HttpResponse:
@@ -55,8 +77,59 @@ def share_detail(request: HttpRequest, link) -> HttpResponse:
         rule=FieldRule.for_link(link),
         link=link,
         favourites=True,
+        **_download_flags(link),
     )
     context.update(_more_time_context(request, link))  # not in gallery_context's extra: no part of the photo cache key
+    context.update(download_choices=_download_choices(link), favourites_only=False)
+    return pages.gallery_response(request, context, template="sharing/share_detail.html")
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@shared_page
+def share_favourites(request: HttpRequest, link) -> HttpResponse:
+    """The shared page showing only this visitor's favourites, in the gallery's order.
+
+    Its own address (…/favourites/) rather than a parameter: the gallery page's "load more" and
+    layout links are relative (?layout=…&page=…), so every further page stays within the
+    favourites. Per visitor, so never cached.
+    """
+    selection = services.selection_for(link=link, visitor=access.visitor_id(request))
+    gallery = link.gallery
+    layout = request.GET.get("layout", "")
+    if layout not in Layout.values:
+        layout = gallery.default_layout
+    number = paging.page_number(request.GET.get("page"))
+    chosen = marks.audience(gallery, shown_only=True).filter(selections=selection) if selection else None
+    ids = list(chosen.order_by(*paging.PHOTO_ORDER).values_list("pk", flat=True)) if chosen is not None else []
+    size = pages.PAGE_SIZE
+    start = (number - 1) * size
+    rows = paging.rows_for(Photo.objects.with_media(), ids[start : start + size])
+    page = paging.PhotoPage(number=number, has_next=len(ids) > start + size, object_list=rows)
+    rule = FieldRule.for_link(link)
+    base_url = link.get_absolute_url()
+    extra = {"link": link, "favourites": True, **_download_flags(link)}
+    fragment = {
+        "gallery": gallery,
+        "base_url": base_url,
+        "page": page,
+        "layout": layout,
+        "pictures": pictures(page.object_list, layout=layout, rule=rule),
+        **extra,
+    }
+    html = render_to_string("galleries/gallery_detail.html#photo-page", fragment, request=request)
+    context = {
+        "gallery": gallery,
+        "base_url": base_url,
+        "photo_page_html": mark_safe(html),  # noqa: S308 - rendered by our own template
+        "can_edit": False,
+        "photo_count": len(ids),
+        "layout": layout,
+        "layouts": Layout.choices,
+        **extra,
+        **_more_time_context(request, link),
+        "download_choices": _download_choices(link),
+        "favourites_only": True,
+    }
     return pages.gallery_response(request, context, template="sharing/share_detail.html")
 
 
@@ -67,7 +140,10 @@ def share_photo(request: HttpRequest, link, photo_id: uuid.UUID) -> HttpResponse
         photo_id,
         base_url=link.get_absolute_url(),
         rule=FieldRule.for_link(link),
-        download_original=link.allow_download,
+        # "Download the original" only where the link offers full size; every size it offers is in
+        # download_choices, for the photo page to show (its template belongs to galleries).
+        download_original=access.ORIGINAL in access.download_sizes(link),
+        download_choices=_download_choices(link),
     )
     return render(request, "galleries/photo_detail.html", context)
 
@@ -101,19 +177,19 @@ def share_unlock(request: HttpRequest, token: str) -> HttpResponse:
 
 @shared_page
 def share_photo_download(request: HttpRequest, link, photo_id: uuid.UUID) -> HttpResponse:
-    if not link.allow_download:
-        raise NotFound("Downloads are not enabled for this link.")
+    """One photo at ?size=web|original (none: the largest the link offers), as the link allows."""
+    size = access.download_size(link, request.GET.get("size"))
     photo = pages.visible_photos(link.gallery, owner=False).filter(pk=photo_id).first()
     if photo is None:
         raise NotFound("No such photo.")
-    return downloads.original_response(photo, rule=FieldRule.for_link(link), link=link)
+    return downloads.original_response(photo, rule=FieldRule.for_link(link), link=link, size=size)
 
 
 @shared_page
 def share_zip(request: HttpRequest, link) -> StreamingHttpResponse:
-    if not link.allow_download:
-        raise NotFound("Downloads are not enabled for this link.")
-    return downloads.zip_response(link.gallery, rule=FieldRule.for_link(link), link=link)
+    """Every photo at ?size=web|original (none: the largest the link offers), as the link allows."""
+    size = access.download_size(link, request.GET.get("size"))
+    return downloads.zip_response(link.gallery, rule=FieldRule.for_link(link), link=link, size=size)
 
 
 def _more_time_context(request: HttpRequest, link, state: str = "") -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from galleries.api.serializers import PhotoOutputSerializer, StrictMixin
-from sharing.models import ShareLink
+from sharing.models import NOTE_MAX_LENGTH, DownloadSizes, ShareLink
 
 
 class ShareLinkInputSerializer(StrictMixin, serializers.Serializer):
@@ -14,6 +14,11 @@ class ShareLinkInputSerializer(StrictMixin, serializers.Serializer):
     )  # fmt: skip
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     allow_download = serializers.BooleanField(required=False)
+    download_sizes = serializers.ChoiceField(
+        choices=DownloadSizes.choices, required=False,
+        help_text="With `allow_download`: which sizes visitors may download (web: the largest web picture; "
+        "original: full size).",
+    )  # fmt: skip
     allow_upload = serializers.BooleanField(required=False)
     show_metadata = serializers.BooleanField(required=False)
     selection_quota = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100_000)
@@ -37,6 +42,7 @@ class ShareLinkOutputSerializer(serializers.ModelSerializer):
             "last_viewed_at", "created_at",
         ]  # fmt: skip
         fields += ["upload_max_files", "upload_max_bytes"]  # the guest drop box's caps
+        fields += ["download_sizes"]
 
     def get_url(self, obj: ShareLink) -> str:
         request = self.context.get("request")
@@ -56,6 +62,11 @@ class SharedGalleryInfoSerializer(serializers.Serializer):
 class SharedGallerySerializer(serializers.Serializer):
     gallery = SharedGalleryInfoSerializer()
     allow_download = serializers.BooleanField()
+    download_sizes = serializers.ListField(
+        child=serializers.CharField(),  # not an enum: a second enum of this name would collide with the link's
+        help_text="The sizes visitors may download, the largest first: `original` (full size) and/or `web` (the "
+        "largest web picture), for …/p/{photo}/download?size= and …/download.zip?size=; empty when downloads are off.",
+    )
     show_metadata = serializers.BooleanField()
     selection_quota = serializers.IntegerField(allow_null=True)
     count = serializers.IntegerField()
@@ -72,6 +83,13 @@ class UnlockOutputSerializer(serializers.Serializer):
     grant = serializers.CharField(help_text='Send as "X-Share-Grant" if you do not keep cookies.')
 
 
+class PhotoNoteSerializer(StrictMixin, serializers.Serializer):
+    photo = serializers.UUIDField(help_text="One of your favourites (or one added in the same request).")
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, allow_blank=True, help_text="For the photographer; empty removes the note."
+    )
+
+
 class SelectionInputSerializer(StrictMixin, serializers.Serializer):
     add = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
     remove = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
@@ -79,6 +97,21 @@ class SelectionInputSerializer(StrictMixin, serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     submit = serializers.BooleanField(required=False, help_text="Send the selection to the photographer (locks it).")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    notes = PhotoNoteSerializer(
+        many=True, required=False, max_length=1000,
+        help_text="Per-photo notes for the photographer, on chosen photos; a photo removed loses its note.",
+    )  # fmt: skip
+
+    def validate_notes(self, value: list[dict]) -> list[dict]:
+        photos = [item["photo"] for item in value]
+        if len(set(photos)) != len(photos):
+            raise serializers.ValidationError("One note per photo.")
+        return value
+
+
+class PhotoNoteOutputSerializer(serializers.Serializer):
+    photo = serializers.UUIDField()
+    note = serializers.CharField()
 
 
 class SelectionOutputSerializer(serializers.Serializer):
@@ -87,4 +120,5 @@ class SelectionOutputSerializer(serializers.Serializer):
     note = serializers.CharField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     photos = serializers.ListField(child=serializers.UUIDField())
+    notes = PhotoNoteOutputSerializer(many=True, help_text="Your notes on chosen photos, in no particular order.")
     quota = serializers.IntegerField(allow_null=True)

@@ -152,6 +152,7 @@ class SharedGalleryApi(APIView):
                 "url": request.build_absolute_uri(link.get_absolute_url()),
             },
             "allow_download": link.allow_download,
+            "download_sizes": access.download_sizes(link),
             "show_metadata": link.show_metadata,
             "selection_quota": link.selection_quota,
             "count": paginator.page.paginator.count,
@@ -189,13 +190,17 @@ def _visitor(request: Request) -> str:
 
 def _selection_out(link: ShareLink, selection) -> dict:
     if selection is None:
-        return {"name": "", "email": "", "note": "", "submitted_at": None, "photos": [], "quota": link.selection_quota}
+        return {
+            "name": "", "email": "", "note": "", "submitted_at": None, "photos": [], "notes": [],
+            "quota": link.selection_quota,
+        }  # fmt: skip
     return {
         "name": selection.name,
         "email": selection.email,
         "note": selection.note,
         "submitted_at": selection.submitted_at,
         "photos": [p.pk for p in selection.photos.all()],
+        "notes": [{"photo": n.photo_id, "note": n.text} for n in selection.photo_notes.all()],
         "quota": link.selection_quota,
     }
 
@@ -218,8 +223,9 @@ class SharedSelectionApi(APIView):
     @extend_schema(
         summary="Add or remove favourites, or submit them",
         description="The first favourite (or contact detail) needs a `name`; `name` and `email` may be changed "
-        "later on their own. `submit: true` sends the selection (with an optional `note`) to the photographer "
-        "and locks it.",
+        "later on their own. `notes` sets a short note (at most 500 characters) on chosen photos, or removes it "
+        "with an empty one; a note on a photo that is not chosen is a 400. `submit: true` sends the selection "
+        "(with an optional `note`) to the photographer and locks it.",
         parameters=[GRANT_PARAM],
         request=SelectionInputSerializer,
         responses={200: SelectionOutputSerializer, **errors(400, 401, 404, 409, 410)},
@@ -232,16 +238,18 @@ class SharedSelectionApi(APIView):
         data.is_valid(raise_exception=True)
         visitor = _visitor(request)
         photos = pages.visible_photos(link.gallery, owner=False)
-        wanted = set(data.validated_data.get("add", [])) | set(data.validated_data.get("remove", []))
+        notes = {item["photo"]: item["note"] for item in data.validated_data.get("notes", [])}
+        wanted = set(data.validated_data.get("add", [])) | set(data.validated_data.get("remove", [])) | set(notes)
         found = {p.pk: p for p in photos.filter(pk__in=wanted)}
         missing = wanted - set(found)
         if missing:
+            field = "notes" if missing <= set(notes) else "add"
             raise ValidationError(
-                {"add": [f"Not photos of this gallery: {', '.join(str(m) for m in sorted(missing))}."]}
+                {field: [f"Not photos of this gallery: {', '.join(str(m) for m in sorted(missing))}."]}
             )
         # An email on its own is kept too (a visitor who typed it expects it stored); like a first
         # favourite, it needs a name when there is no selection yet.
-        if any(data.validated_data.get(key) for key in ("add", "remove", "name", "email")):
+        if any(data.validated_data.get(key) for key in ("add", "remove", "name", "email", "notes")):
             services.selection_change(
                 link=link,
                 visitor=visitor,
@@ -249,6 +257,7 @@ class SharedSelectionApi(APIView):
                 remove=[found[i] for i in data.validated_data.get("remove", [])],
                 name=data.validated_data.get("name", ""),
                 email=data.validated_data.get("email", ""),
+                notes=notes,
             )
         if data.validated_data.get("submit"):
             services.selection_submit(link=link, visitor=visitor, note=data.validated_data.get("note", ""))

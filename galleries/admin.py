@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from adminsortable2.admin import SortableAdminBase, SortableStackedInline
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -16,7 +21,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from accounts.permissions import ManagersReadOnlyAdmin, is_manager, is_photographer
 from config.exceptions import ServiceError
@@ -27,8 +31,10 @@ from galleries.models import Asset, AssetStatus, Gallery, Photo, PurgeRecord, St
 
 
 def thumbnail(asset: Asset, *, size: int = 64) -> dict[str, Any]:
-    """What admin/galleries/thumbnail.html shows: the asset's smallest picture, or its status while there is none."""
-    variant = asset.variant("thumbnail", "webp") or asset.variant("small", "webp")
+    """What admin/galleries/thumbnail.html shows: the asset's smallest picture that is sharp at this size
+    (the 80 px thumbnail up to 80 px, the 300 px small one above), or its status while there is none."""
+    names = ("thumbnail", "small") if size <= 80 else ("small", "thumbnail")
+    variant = asset.variant(names[0], "webp") or asset.variant(names[1], "webp")
     if variant is not None:
         url = media_url(variant.key)
     elif asset.browser_can_show_original:
@@ -36,6 +42,17 @@ def thumbnail(asset: Asset, *, size: int = 64) -> dict[str, Any]:
     else:
         url = ""
     return {"url": url, "size": size, "status": asset.get_status_display()}
+
+
+def admin_size(size: int) -> str:
+    """A file size for the workspace: "812 KB", "1.4 MB", "2.1 GB" (never "0.0 MB")."""
+    if size >= 2**30:
+        return f"{size / 2**30:.1f} GB"
+    if size >= 2**20:
+        return f"{size / 2**20:.1f} MB"
+    if size >= 2**10:
+        return f"{round(size / 2**10)} KB"
+    return f"{size} bytes"
 
 
 def thumbnail_html(asset: Asset | None, *, size: int = 64) -> str:
@@ -73,13 +90,31 @@ def _reprocess(modeladmin: admin.ModelAdmin, request: HttpRequest, assets: list[
         )
 
 
-class PhotoInline(admin.TabularInline):
+class PhotoCardForm(forms.ModelForm):
+    """One photo's card on the gallery page: title and alt text edited in place."""
+
+    class Meta:
+        model = Photo
+        fields = ("title", "alt", "is_approved", "position")
+        labels = {"is_approved": "Shown"}
+        widgets = {
+            "title": forms.TextInput(attrs={"class": "cs-card-input", "maxlength": 200}),
+            "alt": forms.TextInput(attrs={"class": "cs-card-input", "maxlength": 200}),
+        }
+
+
+class PhotoInline(SortableStackedInline):
+    """The gallery's photos as a grid of cards, dragged into order (django-admin-sortable2's inline:
+    each card's hidden position is renumbered on drop; GalleryAdmin.save_formset stores the order
+    through services.photos_reorder in one transaction)."""
+
     model = Photo
+    form = PhotoCardForm
     extra = 0
-    fields = ("drag", "thumb", "title", "alt", "position", "is_approved", "status", "original_filename", "dimensions")
-    readonly_fields = ("drag", "thumb", "status", "original_filename", "dimensions")
+    fields = ("card", "title", "alt", "is_approved", "position")
+    readonly_fields = ("card",)
     ordering = ("position", "created_at")
-    classes = ("cs-sortable",)
+    template = "admin/galleries/gallery/photo_grid.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("asset").prefetch_related("asset__variants")
@@ -92,28 +127,38 @@ class PhotoInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # photos come in through the upload screen
 
-    @admin.display(description="")
-    def drag(self, obj: Photo) -> str:
-        return mark_safe('<span class="cs-drag" title="Drag to reorder" aria-hidden="true">⠿</span>')
-
     @admin.display(description="Photo")
-    def thumb(self, obj: Photo) -> str:
-        return thumbnail_html(obj.asset)
-
-    @admin.display(description="Processing")
-    def status(self, obj: Photo) -> str:
+    def card(self, obj: Photo) -> str:
+        """The picture (160 px, from the small variant) and its facts: file name, size, state."""
         asset = obj.asset
-        if asset.error:
-            return format_html(
-                '{} <small title="{}">({})</small>', asset.get_status_display(), asset.error, asset.error[:80]
-            )
-        return asset.get_status_display()
+        return render_to_string(
+            "admin/galleries/photo_card.html",
+            {
+                "thumb": thumbnail(asset, size=160),
+                "name": obj.original_filename or obj.title or f"Photo {obj.position + 1}",
+                "dimensions": f"{asset.width}×{asset.height}",
+                "size": admin_size(asset.size),
+                "status": asset.get_status_display(),
+                "ready": asset.status == AssetStatus.READY,
+                "error": asset.error,
+                "contributor": obj.contributor,
+                "approved": obj.is_approved,
+                "video": asset.kind == "video",
+            },
+        )
 
-    @admin.display(description="Size")
-    def dimensions(self, obj: Photo) -> str:
-        asset = obj.asset
-        sender = f" · from {obj.contributor}" if obj.contributor else ""
-        return f"{asset.width}×{asset.height}, {asset.size / 2**20:.1f} MB{sender}"
+
+class GalleryChangeList(ChangeList):
+    """The galleries list, with the cover each gallery shows visitors: the chosen one, else the first
+    ready photo (GalleryQuerySet.with_cover_id), loaded for the whole page in one query."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        ids = [g.cover_photo_id for g in self.result_list if getattr(g, "cover_photo_id", None)]
+        covers = Photo.objects.filter(pk__in=ids).select_related("asset").prefetch_related("asset__variants")
+        by_id = {photo.pk: photo for photo in covers}
+        for gallery in self.result_list:
+            gallery.shown_cover = by_id.get(getattr(gallery, "cover_photo_id", None))
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -159,13 +204,46 @@ class GalleryForm(forms.ModelForm):
 
 
 EXTEND_CHOICES = (7, 30, 90)
+# The grid's bulk actions (GalleryAdmin.photos_bulk_view), in the order the menu offers them.
+BULK_ACTIONS = {
+    "approve": "Show to visitors (approve)",
+    "hide": "Hide from visitors",
+    "cover": "Make the cover",
+    "move": "Move to another gallery",
+    "delete": "Delete",
+}
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _position(form: Any) -> int:
+    value = form.cleaned_data.get("position")
+    return value if value is not None else form.initial.get("position", 0)
+
+
+def label_split_datetime(field: Any) -> None:
+    """Django's split date/time widget labels only its date input; name both for screen readers
+    (axe: label). Used by every admin form with a date and time (galleries, share links)."""
+    widget = getattr(field, "widget", None)
+    if field is None or not isinstance(widget, AdminSplitDateTime):
+        return
+    label = str(field.label or "")
+    widget.widgets[0].attrs["aria-label"] = f"{label}: date"
+    widget.widgets[1].attrs["aria-label"] = f"{label}: time"
 
 
 @admin.register(Gallery)
-class GalleryAdmin(admin.ModelAdmin):
+class GalleryAdmin(SortableAdminBase, admin.ModelAdmin):
     form = GalleryForm
+    save_on_top = True  # also the form's default button: Enter in a photo's title saves, never a bulk action
     list_display = ("cover_thumb", "title", "owner", "visibility", "photos", "storage", "expires_at", "state")
-    list_display_links = ("cover_thumb", "title")
+    list_display_links = ("title",)  # the cover is a picture without words: no link of its own (axe: link-name)
     list_filter = (StateFilter, "visibility", "default_layout")
     search_fields = ("title", "slug", "description")
     readonly_fields = (
@@ -181,8 +259,13 @@ class GalleryAdmin(admin.ModelAdmin):
     inlines = [PhotoInline]
     # Other apps attach themselves here; galleries imports none of them:
     # - sharing adds its share-link inline, the inline's save function and the ZIP action (sharing/admin.py);
-    # - uploads adds the uploader's status rows under <gallery>/upload/status/… (uploads/admin.py).
+    # - uploads adds the uploader's status rows under <gallery>/upload/status/… (uploads/admin.py);
+    # - sharing adds the selections: a list column (list_extras, queryset_annotations) and a panel on
+    #   the change page (change_panels), with their pages under <gallery>/selections/….
     formset_savers: dict = {}
+    list_extras: tuple = ()  # more list_display columns
+    queryset_annotations: dict = {}  # name -> expression, for those columns
+    change_panels: list[Callable[[HttpRequest, Gallery], str]] = []  # HTML under the photos
     # route under "<uuid:object_id>/" -> (view(request, object_id, **kwargs), URL name)
     gallery_pages: dict[str, tuple[Callable[..., HttpResponse], str]] = {}
     actions = ["trash_selected", "restore_selected", "extend_selected", "clear_expiry_selected"]
@@ -211,14 +294,39 @@ class GalleryAdmin(admin.ModelAdmin):
         if "cover" in form.base_fields:
             cover = form.base_fields["cover"]
             cover.queryset = obj.photos.all() if obj is not None else Photo.objects.none()
-            cover.help_text = "Empty: the first photo."
+            cover.help_text = "Empty: the first ready photo (the one the galleries list shows)."
         if "owner" in form.base_fields:
             form.base_fields["owner"].initial = request.user.pk
         return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = Gallery.objects.editable_by(request.user)
-        return qs.select_related("owner", "cover__asset").prefetch_related("cover__asset__variants")
+        qs = Gallery.objects.editable_by(request.user).select_related("owner").with_cover_id()
+        return qs.annotate(**self.queryset_annotations) if self.queryset_annotations else qs
+
+    def get_list_display(self, request: HttpRequest) -> tuple:
+        return (*self.list_display, *self.list_extras)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return GalleryChangeList
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The split date and time inputs each get a name of their own (the label names only the date)."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        label_split_datetime(field)
+        return field
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        gallery = (
+            Gallery.objects.editable_by(request.user).filter(pk=object_id).first() if _is_uuid(object_id) else None
+        )
+        extra = dict(extra_context or {})
+        if gallery is not None:
+            extra["cs_panels"] = [panel(request, gallery) for panel in self.change_panels]
+            extra["cs_move_targets"] = (
+                Gallery.objects.editable_by(request.user).alive().exclude(pk=gallery.pk).only("pk", "title")
+            )
+            extra["cs_sort_keys"] = services.SORT_KEYS
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_photographer(request.user)
@@ -261,12 +369,22 @@ class GalleryAdmin(admin.ModelAdmin):
         for photo in formset.deleted_objects:
             services.photo_delete(photo=photo)
         for photo, changed in formset.changed_objects:
-            fields = {name: getattr(photo, name) for name in changed if name in ("title", "alt", "position")}
+            fields = {name: getattr(photo, name) for name in changed if name in ("title", "alt")}
             if fields:
                 services.photo_update(photo=photo, **fields)
             if "is_approved" in changed:
                 approve = services.photo_approve if photo.is_approved else services.photo_unapprove
                 approve(photo=photo)
+        # The order: the cards' positions as dragged (sortable2 numbers them 1, 2, 3…), ties kept in
+        # the order they had; stored in one transaction, only when something moved.
+        deleted = {photo.pk for photo in formset.deleted_objects}
+        kept = [form for form in formset.initial_forms if form.instance.pk not in deleted and form.cleaned_data]
+        before = sorted(kept, key=lambda f: (f.initial.get("position", 0), f.prefix))
+        after = sorted(kept, key=lambda f: (_position(f), before.index(f)))
+        if [f.instance.pk for f in after] != [f.instance.pk for f in before] or any(
+            f.has_changed() and "position" in f.changed_data for f in kept
+        ):
+            services.photos_reorder(gallery=form.instance, photo_ids=[f.instance.pk for f in after])
 
     def delete_model(self, request: HttpRequest, obj: Gallery) -> None:
         services.gallery_destroy(gallery=obj)
@@ -277,7 +395,9 @@ class GalleryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Cover")
     def cover_thumb(self, obj: Gallery) -> str:
-        return thumbnail_html(obj.cover.asset if obj.cover else None, size=48)
+        """What visitors see as the cover: the chosen one, else the first ready photo (GalleryChangeList)."""
+        cover = getattr(obj, "shown_cover", None)
+        return thumbnail_html(cover.asset if cover else None, size=48)
 
     @admin.display(description="Photos", ordering="photo_total")
     def photos(self, obj: Gallery) -> str:
@@ -392,8 +512,82 @@ class GalleryAdmin(admin.ModelAdmin):
         context |= {"owners": rows, "purges": purges[:100]}
         return TemplateResponse(request, "admin/galleries/gallery/storage.html", context)
 
+    def photos_bulk_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """The grid's bulk actions on the chosen photos: approve, hide, delete, move to another
+        gallery, make the cover. Each is one service call, all or nothing."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        gallery = get_object_or_404(Gallery.objects.editable_by(request.user), pk=object_id)
+        back = HttpResponseRedirect(reverse("admin:galleries_gallery_change", args=[gallery.pk]))
+        action = request.POST.get("cs_action", "")
+        if action not in BULK_ACTIONS:
+            return HttpResponseBadRequest(f"Unknown action; choose one of: {', '.join(BULK_ACTIONS)}.")
+        ids = request.POST.getlist("cs_photo")
+        if not all(_is_uuid(pk) for pk in ids):
+            return HttpResponseBadRequest("The chosen photos are not photo ids.")
+        photos = list(gallery.photos.filter(pk__in=ids).order_by("position", "created_at", "id"))
+        if not photos or len(photos) != len(set(ids)):
+            messages.error(request, "Choose one or more photos of this gallery first.")
+            return back
+        n = len(photos)
+        plural = "s" if n != 1 else ""
+        try:
+            if action == "approve":
+                count = services.photos_approve(photos=photos)
+                messages.success(request, f"{count} photo{'s' if count != 1 else ''} now shown to visitors.")
+            elif action == "hide":
+                with transaction.atomic():
+                    count = sum(services.photo_unapprove(photo=photo) for photo in photos)
+                messages.success(request, f"{count} photo{'s' if count != 1 else ''} hidden from visitors.")
+            elif action == "delete":
+                with transaction.atomic():
+                    for photo in photos:
+                        services.photo_delete(photo=photo)
+                messages.success(request, f"Deleted {n} photo{plural}.")
+            elif action == "cover":
+                if n != 1:
+                    messages.error(request, "Choose exactly one photo as the cover.")
+                    return back
+                services.gallery_update(gallery=gallery, cover=photos[0])
+                messages.success(request, "Cover set.")
+            elif action == "move":
+                target_id = request.POST.get("cs_target", "")
+                if not _is_uuid(target_id):
+                    messages.error(request, "Choose the gallery to move the photos to.")
+                    return back
+                target = get_object_or_404(Gallery.objects.editable_by(request.user).alive(), pk=target_id)
+                services.photos_move(photos=photos, to=target)
+                messages.success(request, f"Moved {n} photo{plural} to “{target.title}”.")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return back
+
+    def photos_sort_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """Order the whole gallery by capture time, file name or upload time (services.photos_sort)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        gallery = get_object_or_404(Gallery.objects.editable_by(request.user), pk=object_id)
+        key = request.POST.get("cs_sort", "")
+        if key not in services.SORT_KEYS:
+            return HttpResponseBadRequest(f"Sort by one of: {', '.join(services.SORT_KEYS)}.")
+        moved = services.photos_sort(gallery=gallery, key=key)
+        messages.success(
+            request, f"Sorted by {services.SORT_KEYS[key]}: {moved} photo{'s' if moved != 1 else ''} moved."
+        )
+        return HttpResponseRedirect(reverse("admin:galleries_gallery_change", args=[gallery.pk]))
+
     def get_urls(self):
         return [
+            path(
+                "<uuid:object_id>/photos/bulk/",
+                self.admin_site.admin_view(self.photos_bulk_view),
+                name="galleries_gallery_photos_bulk",
+            ),
+            path(
+                "<uuid:object_id>/photos/sort/",
+                self.admin_site.admin_view(self.photos_sort_view),
+                name="galleries_gallery_photos_sort",
+            ),
             path("storage/", self.admin_site.admin_view(self.storage_view), name="galleries_gallery_storage"),
             path(
                 "<uuid:object_id>/extend/",
@@ -522,7 +716,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="Size")
     def dimensions(self, obj: Photo) -> str:
-        return f"{obj.asset.width}×{obj.asset.height}"
+        return f"{obj.asset.width}×{obj.asset.height}, {admin_size(obj.asset.size)}"
 
     @admin.display(description="Variants")
     def variant_previews(self, obj: Photo) -> str:
@@ -571,8 +765,3 @@ class AssetAdmin(ManagersReadOnlyAdmin, admin.ModelAdmin):
     @admin.display(description="Preview")
     def thumb(self, obj: Asset) -> str:
         return thumbnail_html(obj)
-
-
-admin.site.site_header = "Contact Sheet"
-admin.site.site_title = "Contact Sheet admin"
-admin.site.index_title = "Galleries and photos"

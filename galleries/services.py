@@ -552,3 +552,131 @@ def photo_approve(*, photo: Photo) -> bool:
 def photo_unapprove(*, photo: Photo) -> bool:
     """Hide one photo from visitors again (the owner still sees it). False when it was hidden already."""
     return bool(_set_approved([photo], False))
+
+
+# --- Ordering and moving photos (the admin's workspace; any door may call these) ----------------
+
+SORT_KEYS = {
+    "taken": "capture time",
+    "filename": "file name",
+    "uploaded": "upload time",
+}
+
+
+def _renumber(gallery: Gallery, ordered_ids: list[Any]) -> int:
+    """Give the photos positions 0, 1, 2… in this order; writes only the rows whose position changes."""
+    current = dict(Photo.objects.filter(gallery=gallery).values_list("pk", "position"))
+    changed = [
+        Photo(pk=pk, position=position)
+        for position, pk in enumerate(ordered_ids)
+        if current.get(pk) != position
+    ]  # fmt: skip
+    if changed:
+        now = timezone.now()
+        for photo in changed:
+            photo.updated_at = now
+        Photo.objects.bulk_update(changed, ["position", "updated_at"], batch_size=500)
+        Gallery.objects.filter(pk=gallery.pk).reordered()  # the order moved (galleries.marks)
+    return len(changed)
+
+
+@transaction.atomic
+def photos_reorder(*, gallery: Gallery, photo_ids: list[Any]) -> int:
+    """Put the gallery's photos in this order (ids, first to last), in one transaction.
+
+    Photos the list leaves out keep their order after the listed ones, so a door that shows only
+    part of a gallery cannot lose the rest. An id that is not a photo of this gallery, or one given
+    twice, is refused (InvalidInput) and nothing changes. Returns how many photos moved.
+    """
+    Gallery.objects.select_for_update().filter(pk=gallery.pk).first()  # serialise with uploads
+    ids = [str(pk) for pk in photo_ids]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("A photo is listed twice in the new order.")
+    existing = [str(pk) for pk in Photo.objects.filter(gallery=gallery).values_list("pk", flat=True)]
+    unknown = set(ids) - set(existing)
+    if unknown:
+        raise InvalidInput("The new order names photos that are not in this gallery.")
+    listed = set(ids)
+    rest = [pk for pk in existing if pk not in listed]  # existing is in the gallery's order
+    by_str = {str(pk): pk for pk in Photo.objects.filter(gallery=gallery).values_list("pk", flat=True)}
+    return _renumber(gallery, [by_str[pk] for pk in ids + rest])
+
+
+def _taken_key(photo: Photo) -> tuple:
+    """EXIF capture time (ISO text sorts in time order); photos without one go last, by upload."""
+    exif = photo.asset.exif or {}
+    taken = exif.get("taken_at") or ""  # DateTimeOriginal, as imaging.read_exif stores it
+    return (taken == "", str(taken), photo.created_at, str(photo.pk))
+
+
+SORTERS = {
+    "taken": _taken_key,
+    "filename": lambda p: (p.original_filename.casefold() == "", p.original_filename.casefold(), p.created_at),
+    "uploaded": lambda p: (p.created_at, str(p.pk)),
+}
+
+
+@transaction.atomic
+def photos_sort(*, gallery: Gallery, key: str) -> int:
+    """Order a whole gallery by capture time (EXIF), file name or upload time, in one transaction.
+
+    Returns how many photos moved. An unknown key is InvalidInput."""
+    if key not in SORTERS:
+        raise InvalidInput(f"Sort by one of: {', '.join(SORT_KEYS)}.")
+    Gallery.objects.select_for_update().filter(pk=gallery.pk).first()
+    photos = list(Photo.objects.filter(gallery=gallery).select_related("asset").only(
+        "pk", "created_at", "original_filename", "asset__exif"
+    ))  # fmt: skip
+    photos.sort(key=SORTERS[key])
+    return _renumber(gallery, [p.pk for p in photos])
+
+
+@transaction.atomic
+def photos_move(*, photos: list[Photo], to: Gallery) -> int:
+    """Move photos to another gallery, all or nothing: they keep their files, titles and approval,
+    and go to the end of the target in their current order.
+
+    Both galleries' counters and storage follow (galleries.counters), both orders change
+    (reordered), a moved cover is cleared. Refused (InvalidInput) when the target already holds the
+    same picture (one picture per gallery) or a photo is already in the target.
+    """
+    if not photos:
+        return 0
+    ids = [p.pk for p in photos]
+    sources = sorted({p.gallery_id for p in photos} | {to.pk}, key=str)
+    list(Gallery.objects.select_for_update().filter(pk__in=sources).order_by("pk"))  # one lock order
+    rows = list(Photo.objects.select_for_update().filter(pk__in=ids).select_related("asset").order_by(
+        "gallery_id", "position", "created_at", "id"
+    ))  # fmt: skip
+    if len(rows) != len(set(ids)):
+        raise InvalidInput("Some of these photos no longer exist.")
+    if any(p.gallery_id == to.pk for p in rows):
+        raise InvalidInput("Some of these photos are already in that gallery.")
+    clash = Photo.objects.filter(gallery=to, asset_id__in=[p.asset_id for p in rows]).values_list(
+        "original_filename", flat=True
+    )
+    if clash:
+        names = ", ".join(sorted(n or "?" for n in clash)[:5])
+        raise InvalidInput(f"“{to.title}” already holds the same picture: {names}. Nothing was moved.")
+    last = Photo.objects.filter(gallery=to).aggregate(m=Max("position"))["m"]
+    start = 0 if last is None else last + 1
+    now = timezone.now()
+    Gallery.objects.filter(cover_id__in=ids).update(cover=None)
+    by_source: dict[Any, dict[str, int]] = {}
+    for offset, photo in enumerate(rows):
+        tally = by_source.setdefault(photo.gallery_id, {"shown": 0, "total": 0, "bytes": 0})
+        tally["shown"] += photo.shown
+        tally["total"] += 1
+        tally["bytes"] += photo.asset.stored_bytes
+        photo.gallery_id, photo.position, photo.updated_at = to.pk, start + offset, now
+    Photo.objects.bulk_update(rows, ["gallery", "position", "updated_at"], batch_size=500)
+    moved_bytes = shown = 0
+    for source_id, tally in by_source.items():
+        counters.added(source_id, shown=-tally["shown"], total=-tally["total"])
+        Gallery.objects.filter(pk=source_id).update(storage_bytes=F("storage_bytes") - tally["bytes"])
+        moved_bytes += tally["bytes"]
+        shown += tally["shown"]
+    counters.added(to.pk, shown=shown, total=len(rows))
+    Gallery.objects.filter(pk=to.pk).update(storage_bytes=F("storage_bytes") + moved_bytes)
+    Gallery.objects.filter(pk__in=sources).reordered()
+    return len(rows)

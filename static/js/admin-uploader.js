@@ -32,7 +32,11 @@
     })
     .use(Tus, {
       endpoint: cfg.endpoint,
-      limit: 3,
+      // One file at a time, in the order chosen: the server places each photo at the end of the
+      // gallery when its upload completes, so parallel uploads finishing out of turn landed as
+      // 3, 2, 1, 4, 5 (issue 13). Each file still goes in resumable chunks; a file that fails for
+      // good and is retried later goes to the end (the gallery page can sort by name or capture time).
+      limit: 1,
       chunkSize: Number(cfg.chunkSize),
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
       headers: { "X-CSRFToken": cfg.csrf },

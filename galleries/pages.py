@@ -16,12 +16,13 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 from galleries import marks, paging, signing
 from galleries.media import media_ttl
-from galleries.models import Gallery, Layout, Photo
-from galleries.presenters import picture, pictures
+from galleries.models import AssetStatus, Gallery, Layout, Photo, Visibility
+from galleries.presenters import Picture, picture, pictures
 from galleries.privacy import FieldRule
 
 T = TypeVar("T")
@@ -132,8 +133,27 @@ def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, ru
         "photo_count": photo_page["count"],
         "layout": layout,
         "layouts": Layout.choices,
+        # Built only when the whole page renders (never for an HTMX fragment): one cover query.
+        "hero": SimpleLazyObject(lambda: hero_picture(gallery, rule=rule)),
+        "indexable": indexable(gallery, rule),
         **extra,
     }
+
+
+def hero_picture(gallery: Gallery, *, rule: FieldRule) -> Picture | None:
+    """The picture a gallery opens with: its cover, else its first ready photo, as the home page's
+    cards show it (Gallery.objects.with_cover_id), among the photos this viewer may see."""
+    photos = visible_photos(gallery, owner=rule.owner)
+    photo = photos.filter(pk=gallery.cover_id).first() if gallery.cover_id else None
+    if photo is None:
+        photo = photos.filter(asset__status=AssetStatus.READY).order_by(*paging.PHOTO_ORDER).first()
+    return picture(photo, layout="hero", eager=True, rule=rule) if photo is not None else None
+
+
+def indexable(gallery: Gallery, rule: FieldRule) -> bool:
+    """May search engines index this page and link previews show its cover? Only an open public
+    gallery at its own address: never through a share link, never unlisted, private or a draft."""
+    return gallery.visibility == Visibility.PUBLIC and gallery.is_open and not rule.link_id
 
 
 def gallery_response(
@@ -148,7 +168,15 @@ def gallery_response(
         if request.htmx.target != "gallery-content":
             return HttpResponse(context["photo_page_html"])
         template = "galleries/gallery_detail.html#gallery-content"
-    return render(request, template, context)
+    return noindex_unless(render(request, template, context), context)
+
+
+def noindex_unless(response: HttpResponse, context: dict) -> HttpResponse:
+    """X-Robots-Tag: noindex on every gallery and photo page that is not indexable (the pages say it
+    in a meta tag too); a door may set a stricter one (share links: "noindex, nofollow")."""
+    if not context.get("indexable"):
+        response.setdefault("X-Robots-Tag", "noindex")
+    return response
 
 
 def photo_context(gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, rule: FieldRule, **extra) -> dict:
@@ -164,6 +192,7 @@ def photo_context(gallery: Gallery, photo_id: uuid.UUID, *, base_url: str, rule:
         "photo": photo,
         "pic": picture(photo, layout="single", eager=True, rule=rule),
         "can_edit": rule.owner,
+        "indexable": indexable(gallery, rule),
         "show_metadata": rule.sees_metadata,
         "index": marks.ordinal_of(gallery, photo, shown_only=not rule.owner),
         "count": gallery.photo_total if rule.owner else gallery.photo_count,

@@ -201,6 +201,8 @@ def seeder(django_db_setup, django_db_blocker, tmp_path_factory) -> Callable[[Ca
                 UPLOAD_TEMP_DIR=media.parent / f"{media.name}-uploads",
                 UPLOAD_CHUNK_STORE="uploads.chunkstore.LocalChunkStore",
                 PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+                AVIF_SPEED=10,  # the encoders' fastest settings, as every test's (conftest._fast_and_isolated)
+                WEBP_METHOD=0,
             ),
             pytest.MonkeyPatch.context() as patch,
         ):

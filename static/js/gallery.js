@@ -563,6 +563,7 @@ async function initLightbox() {
     if (returnUrl) history.replaceState(history.state, "", returnUrl);
   });
   lightbox.init();
+  content.dataset.lightbox = "ready"; // clicks open the lightbox from now on (until then, the photo's page)
 }
 
 // Photos appended while the lightbox is open join it: the DOM is read again, and the slides next

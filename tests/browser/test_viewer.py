@@ -125,6 +125,7 @@ def settle(page):
 
 
 def open_lightbox(page, n=0):
+    page.wait_for_selector('#gallery-content[data-lightbox="ready"]')  # a click before that opens the photo page
     page.locator("#gallery-content a.photo-link").nth(n).click()
     page.wait_for_selector(".pswp--open")
     page.wait_for_timeout(500)  # the opening fade (no condition found yet that PhotoSwipe has bound its keys)

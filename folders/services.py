@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
 
@@ -66,6 +67,17 @@ class FileChanged(OSError):
 
 
 # --- Where imports may come from ---------------------------------------------------------------
+
+
+def gallery_by_ref(ref: str) -> Gallery | None:
+    """The gallery a command names by its slug or its id; None when there is none."""
+    found = Gallery.objects.filter(slug=ref).first()
+    if found is None:
+        try:
+            found = Gallery.objects.filter(pk=ref).first()
+        except ValidationError:  # not a UUID: no such gallery
+            found = None
+    return found
 
 
 def import_root(path: str | os.PathLike) -> str:

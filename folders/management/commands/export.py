@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from config.exceptions import ServiceError
-from folders.services import gallery_export
-from galleries.models import Gallery
+from folders.services import gallery_by_ref, gallery_export
 from galleries.services import human_size
 
 
@@ -27,12 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, gallery: str, dest: str, variant: str | None, manifest: bool, **options) -> None:
-        found = Gallery.objects.filter(slug=gallery).first()
-        if found is None:
-            try:
-                found = Gallery.objects.filter(pk=gallery).first()
-            except ValidationError:  # not a UUID: no such gallery
-                found = None
+        found = gallery_by_ref(gallery)
         if found is None:
             raise CommandError(f"No gallery “{gallery}”.")
         try:

@@ -4,12 +4,11 @@ import argparse
 import json
 import time
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from config.exceptions import ServiceError
-from folders.services import NEW_GALLERY, STATUSES, UNCHANGED, ImportReport, folder_import
+from folders.services import NEW_GALLERY, STATUSES, UNCHANGED, ImportReport, folder_import, gallery_by_ref
 from galleries.models import Gallery
 from galleries.services import human_size
 
@@ -112,12 +111,7 @@ class Command(BaseCommand):
 
 
 def _gallery(ref: str) -> Gallery:
-    found = Gallery.objects.filter(slug=ref).first()
-    if found is None:
-        try:
-            found = Gallery.objects.filter(pk=ref).first()
-        except ValidationError:  # not a UUID: no such gallery
-            found = None
+    found = gallery_by_ref(ref)
     if found is None:
         raise CommandError(f"No gallery “{ref}”; give a slug or an id, or --gallery {NEW_GALLERY} to make one.")
     return found

@@ -254,6 +254,9 @@ class Photo(models.Model):
     # Photos dropped in by guests (through a share link) wait for the owner's approval.
     is_approved = models.BooleanField(default=True)
     contributor = models.CharField(max_length=100, blank=True, help_text="The guest who sent it; empty for the owner.")
+    featured = models.BooleanField(
+        default=False, help_text="A pick: the photographer's or curator's choice (an import can set it from ratings)."
+    )
     # Visitors see it: approved and its asset not failed. Kept with the counters (galleries.counters)
     # so that visitors' pages walk an index of shown photos instead of joining every asset they skip.
     shown = models.BooleanField(default=True, editable=False)
@@ -353,6 +356,8 @@ class Asset(models.Model):
     # or {"error": ...} when it cannot be removed safely.
     location_patches = models.JSONField(null=True, blank=True, editable=False)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video.")
+    # How far a long job (a video's renditions) has come, in percent; None when nothing is running.
+    progress = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # The original's size plus every variant's: what the asset holds in storage (kept by processing).
     stored_bytes = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -24,6 +24,7 @@ from galleries.media import media_ttl
 from galleries.models import AssetStatus, Gallery, Layout, Photo, Visibility
 from galleries.presenters import Picture, picture, pictures
 from galleries.privacy import FieldRule
+from galleries.tiles import tiles
 
 T = TypeVar("T")
 
@@ -92,17 +93,39 @@ def cache_ttl(*, link_bound: bool = False) -> int:
 def _photo_page(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule,
                 layout: str, page_number: int, extra: dict) -> dict:  # fmt: skip
     page = paging.photo_page(gallery, owner=rule.owner, number=page_number, size=PAGE_SIZE)
+    html = photo_page_html(request, gallery, page, base_url=base_url, rule=rule, layout=layout, extra=extra)
+    return {"html": html, "count": gallery.photo_total if rule.owner else gallery.photo_count}
+
+
+def photo_page_html(request: HttpRequest, gallery: Gallery, page: paging.PhotoPage, *, base_url: str,
+                    rule: FieldRule, layout: str, extra: dict) -> str:  # fmt: skip
+    """One page of tiles and the link to the next: the gallery page's photo-page fragment.
+
+    `extra` is what the door adds (a share link: `favourites`, `download_size`, `download_label`).
+    """
     eager = EAGER_ON_FIRST_PAGE if page.number == 1 else 0
+    shown = pictures(list(page.object_list), layout=layout, eager_count=eager, rule=rule)
+    size = extra.get("download_size")
+    if size:  # a door that offers downloads (a share link): each tile's button; videos only as originals
+        for pic in shown:
+            if not pic.is_video or size == "original":  # sharing.access.ORIGINAL
+                pic.download_href = f"{base_url}p/{pic.id}/download?size={size}"
     fragment_context = {
         "gallery": gallery,
         "base_url": base_url,
         "page": page,
         "layout": layout,
-        "pictures": pictures(list(page.object_list), layout=layout, eager_count=eager, rule=rule),
+        "pictures": shown,
+        "tiles": tiles(
+            shown,
+            base_url=base_url,
+            layout=layout,
+            favourites=bool(extra.get("favourites")),
+            download_label=extra.get("download_label", ""),
+        ),
         **extra,
     }
-    html = render_to_string("galleries/gallery_detail.html#photo-page", fragment_context, request=request)
-    return {"html": html, "count": gallery.photo_total if rule.owner else gallery.photo_count}
+    return render_to_string("galleries/gallery_detail.html#photo-page", fragment_context, request=request)
 
 
 def gallery_context(request: HttpRequest, gallery: Gallery, *, base_url: str, rule: FieldRule, **extra) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from galleries import renditions
 from galleries.imaging import b83_decode
 from galleries.media import media_url, original_url
 from galleries.models import Asset, AssetKind, AssetStatus, Photo
@@ -47,6 +48,8 @@ class Picture:
     photo: Photo
     width: int
     height: int
+    id: str = ""  # the photo's id as text, and its alt text: what the templates print, looked up once
+    alt: str = ""
     src: str = ""
     avif_srcset: str = ""
     webp_srcset: str = ""
@@ -61,8 +64,10 @@ class Picture:
     ready: bool = False
     is_video: bool = False
     video_url: str = ""
+    video_sources: list = field(default_factory=list)  # galleries.renditions.VideoSource, in the order to try
     caption: str = ""
     label: str = ""
+    download_href: str = ""  # a tile's download button, when the door offers one (galleries.pages)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -107,6 +112,8 @@ def picture(photo: Photo, *, layout: str, eager: bool = False, rule: FieldRule =
     owner = rule.owner
     pic = Picture(
         photo=photo,
+        id=str(photo.id),
+        alt=photo.alt,
         width=asset.width or 1,
         height=asset.height or 1,
         sizes=SIZES[layout],
@@ -138,6 +145,7 @@ def picture(photo: Photo, *, layout: str, eager: bool = False, rule: FieldRule =
         pic.large_url, pic.large_width, pic.large_height = pic.src, pic.width, pic.height
     if pic.is_video:
         pic.video_url = original_url(asset, rule=rule)  # what the browser plays: without location for visitors
+        pic.video_sources = renditions.sources(asset, rule=rule, original_url=pic.video_url)  # issue 17
     return pic
 
 

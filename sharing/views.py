@@ -6,7 +6,6 @@ from functools import wraps
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -14,7 +13,6 @@ from django.views.decorators.vary import vary_on_headers
 from config.exceptions import Gone, NotFound, TooManyRequests
 from galleries import marks, pages, paging
 from galleries.models import Layout, Photo
-from galleries.presenters import pictures
 from galleries.privacy import FieldRule
 from sharing import access, downloads, expiry, services
 from sharing.forms import UnlockForm
@@ -108,15 +106,7 @@ def share_favourites(request: HttpRequest, link) -> HttpResponse:
     rule = FieldRule.for_link(link)
     base_url = link.get_absolute_url()
     extra = {"link": link, "favourites": True, **_download_flags(link)}
-    fragment = {
-        "gallery": gallery,
-        "base_url": base_url,
-        "page": page,
-        "layout": layout,
-        "pictures": pictures(page.object_list, layout=layout, rule=rule),
-        **extra,
-    }
-    html = render_to_string("galleries/gallery_detail.html#photo-page", fragment, request=request)
+    html = pages.photo_page_html(request, gallery, page, base_url=base_url, rule=rule, layout=layout, extra=extra)
     context = {
         "gallery": gallery,
         "base_url": base_url,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from galleries import renditions
 from galleries.imaging import b83_decode
 from galleries.media import media_url, original_url
 from galleries.models import Asset, AssetKind, AssetStatus, Photo
@@ -64,7 +63,6 @@ class Picture:
     ready: bool = False
     is_video: bool = False
     video_url: str = ""
-    video_sources: list = field(default_factory=list)  # galleries.renditions.VideoSource, in the order to try
     caption: str = ""
     label: str = ""
     download_href: str = ""  # a tile's download button, when the door offers one (galleries.pages)
@@ -145,7 +143,6 @@ def picture(photo: Photo, *, layout: str, eager: bool = False, rule: FieldRule =
         pic.large_url, pic.large_width, pic.large_height = pic.src, pic.width, pic.height
     if pic.is_video:
         pic.video_url = original_url(asset, rule=rule)  # what the browser plays: without location for visitors
-        pic.video_sources = renditions.sources(asset, rule=rule, original_url=pic.video_url)  # issue 17
     return pic
 
 

@@ -12,7 +12,7 @@ from galleries.models import Asset, AssetKind, AssetStatus, Photo
 from galleries.presenters import Picture
 from galleries.tiles import tile, tiles
 
-HOSTILE = '"><script>alert(1)</script>&\''
+HOSTILE = "\"><script>alert(1)</script>&'"
 
 
 class Elements(HTMLParser):

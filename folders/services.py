@@ -17,9 +17,10 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,12 +28,23 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from accounts.models import User
-from config.exceptions import InvalidInput, ServiceError
+from accounts.permissions import is_photographer
+from config.exceptions import Conflict, InvalidInput, ServiceError
 from folders import metadata, scan
-from folders.models import ImportedFile, ImportedFolder
+from folders.models import (
+    IMPORT_JOB_HEARTBEAT,
+    IMPORT_JOB_STALE,
+    ImportedFile,
+    ImportedFolder,
+    ImportJob,
+    ImportJobStatus,
+)
 from galleries import imaging, video
 from galleries import services as gallery_services
 from galleries.models import Asset, Gallery, Photo
@@ -121,6 +133,7 @@ class FileResult:
     rating: int | None = None
     label: str = ""
     keywords: list[str] = field(default_factory=list)
+    pick: bool = False  # made one of the photographer's picks (Photo.featured) from its rating or label
 
 
 @dataclass
@@ -167,6 +180,36 @@ class ImportReport:
 Progress = Callable[[int, int], None]  # (files done, bytes done)
 
 
+@dataclass(frozen=True)
+class Picks:
+    """Which photos an import makes the photographer's initial picks: rating ≥ N, or one of these colour labels.
+
+    Only photos the import adds are marked; a photo already there keeps its mark as it is, so a pick
+    the photographer undid in the app is not made again by the next run. A rejected photo (rating -1)
+    is never a pick.
+    """
+
+    min_rating: int | None = None
+    labels: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_options(cls, *, rating: int | None = None, labels: Iterable[str] = ()) -> Picks:
+        """Checked options; InvalidInput for a rating outside 1-5. Labels match whatever their case."""
+        if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
+            raise InvalidInput("Picks from rating: give a number of stars from 1 to 5.", code="picks_from_rating")
+        chosen = frozenset(label.strip().casefold() for label in labels if label and label.strip())
+        return cls(rating, chosen)
+
+    def __bool__(self) -> bool:
+        return self.min_rating is not None or bool(self.labels)
+
+    def __call__(self, meta: metadata.Metadata) -> bool:
+        if meta.rating is not None and meta.rating < 0:
+            return False  # rejected (xmp:Rating -1) is never a pick, whatever its label
+        by_rating = self.min_rating is not None and meta.rating is not None and meta.rating >= self.min_rating
+        return by_rating or bool(meta.label and meta.label.strip().casefold() in self.labels)
+
+
 # --- Import -------------------------------------------------------------------------------------
 
 
@@ -193,6 +236,7 @@ def folder_import(
     progress: Progress | None = None,
     on_start: Callable[[int, int], None] | None = None,
     settle: float | None = None,
+    picks: Picks | None = None,
 ) -> ImportReport:
     """Import every photo under PATH into one gallery, or one gallery per folder; report what happened.
 
@@ -202,6 +246,8 @@ def folder_import(
     (each is reported); a full disk stops it cleanly, with the report of what was done.
     settle (--watch): a file written to in the last `settle` seconds is still being copied; it is
     left for a later run (reported as waiting), so a file is never read while it grows.
+    picks: the photos this run adds whose rating or colour label qualifies become picks (Photo.featured).
+    progress(files done, bytes done) after each file, on_start(files, bytes) once the tree is walked.
     """
     root = import_root(path)
     if bool(gallery) == folders_as_galleries:
@@ -244,7 +290,9 @@ def folder_import(
     if on_start:
         on_start(len(entries), sum(entry.size for entry in entries))
 
-    importer = _Importer(root, owner, report, records, manifest, dry_run=dry_run, delete_missing=delete_missing)
+    importer = _Importer(
+        root, owner, report, records, manifest, dry_run=dry_run, delete_missing=delete_missing, picks=picks or Picks()
+    )
     done_bytes = 0
     for number, entry in enumerate(entries):
         try:
@@ -291,7 +339,7 @@ def _forget_bytes(sha: str, ext: str) -> None:
 class _Importer:
     """The work on one file, with what the run has seen so far (duplicates within the run)."""
 
-    def __init__(self, root, owner, report, records, manifest, *, dry_run: bool, delete_missing: bool) -> None:
+    def __init__(self, root, owner, report, records, manifest, *, dry_run: bool, delete_missing: bool, picks: Picks):
         self.root = root
         self.owner = owner
         self.report = report
@@ -300,6 +348,7 @@ class _Importer:
         self.dry_run = dry_run
         self.delete_missing = delete_missing
         self.first_path: dict[tuple[str, str], str] = {}  # (folder target, sha256) -> first path this run
+        self.picks = picks
 
     def one(self, entry: scan.Entry, target: _Target) -> None:
         record = self.records.get((getattr(target.gallery, "pk", None), entry.relative))
@@ -344,7 +393,8 @@ class _Importer:
             target.wanted = True
             if self.dry_run:
                 status = DUPLICATE if earlier != entry.relative else (CHANGED if record else NEW)
-                self._result(entry, status, target, sha=sha, size=size, meta=meta)
+                pick = status != DUPLICATE and self.picks(meta)
+                self._result(entry, status, target, sha=sha, size=size, meta=meta, pick=pick)
                 return
             gallery = self._gallery(target)
             try:
@@ -354,6 +404,9 @@ class _Importer:
                     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
                         raise FileChanged("the file changed while it was read; it will be read again next time")
                     self._describe(photo, entry, meta)
+                    pick = created and self.picks(meta)
+                    if pick:
+                        _mark_pick(photo)
                     self._remember(gallery, entry, before, sha, photo, meta, record)
             except BaseException:
                 # photos_add cleans up after itself; bytes it stored for a transaction rolled back here are ours.
@@ -372,7 +425,7 @@ class _Importer:
             old = record.photo_id if record else None
             if old and old != photo.pk:
                 reason += "; the old one was removed" if self._drop_old(old) else "; the old one is kept"
-        self._result(entry, status, target, reason=reason, sha=sha, size=size, meta=meta, photo=photo)
+        self._result(entry, status, target, reason=reason, sha=sha, size=size, meta=meta, photo=photo, pick=pick)
 
     def _drop_old(self, photo_id: Any) -> bool:
         """With --delete-missing, the photo a changed file replaced goes, unless another imported file holds it."""
@@ -463,7 +516,9 @@ class _Importer:
                 result.status, result.reason = REMOVED, "gone from disk: its photo was removed"
             self.report.add(result)
 
-    def _result(self, entry, status, target, *, reason="", record=None, sha="", size=None, meta=None, photo=None):
+    def _result(
+        self, entry, status, target, *, reason="", record=None, sha="", size=None, meta=None, photo=None, pick=False
+    ):
         meta = meta or metadata.Metadata(
             rating=getattr(record, "rating", None),
             label=getattr(record, "label", ""),
@@ -476,9 +531,19 @@ class _Importer:
                 gallery=getattr(target.gallery, "slug", "") or target.title,
                 photo=str(photo_id or ""), sha256=sha or getattr(record, "sha256", ""),
                 size=entry.size if size is None else size, title=meta.title, rating=meta.rating,
-                label=meta.label, keywords=meta.keywords,
+                label=meta.label, keywords=meta.keywords, pick=pick,
             )
         )  # fmt: skip
+
+
+def _mark_pick(photo: Photo) -> None:
+    """Make a photo the import just added one of the photographer's picks (inside its transaction)."""
+    # galleries.services has no service for the pick mark yet (photo_update takes title, alt and
+    # position only); this is the import's own write, in the photo's transaction, and the gallery's
+    # content changes as photo_update would say.
+    Photo.objects.filter(pk=photo.pk).update(featured=True)
+    photo.featured = True
+    Gallery.objects.filter(pk=photo.gallery_id).touch()
 
 
 def _is_sidecar(name: str) -> bool:
@@ -549,6 +614,204 @@ def _manifest_order(entries: list[scan.Entry], manifest: dict[str, dict]) -> lis
     return sorted(entries, key=key)
 
 
+# --- Import jobs (the admin's door) ----------------------------------------------------------------
+
+JOB_OPTIONS = ("folders_as_galleries", "delete_missing", "dry_run", "picks_from_rating", "picks_from_label")
+# An import is one long task: the worker may take hours over a NAS full of photos. The broker may hand
+# the task out again meanwhile (Q_CLUSTER retry); the claim below makes that second delivery a no-op.
+IMPORT_TASK_TIMEOUT = 12 * 3600
+PROGRESS_EVERY = 0.5  # seconds between progress writes: the page polls every second or two
+
+
+def _job_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The job's options, checked: InvalidInput names the first bad one."""
+    unknown = set(options) - set(JOB_OPTIONS)
+    if unknown:
+        raise InvalidInput(f"Unknown import options: {', '.join(sorted(unknown))}.")
+    labels = options.get("picks_from_label") or []
+    if isinstance(labels, str):
+        labels = labels.split(",")
+    picks = Picks.from_options(rating=options.get("picks_from_rating"), labels=labels)
+    return {
+        "folders_as_galleries": bool(options.get("folders_as_galleries")),
+        "delete_missing": bool(options.get("delete_missing")),
+        "dry_run": bool(options.get("dry_run")),
+        "picks_from_rating": picks.min_rating,
+        "picks_from_label": sorted(label.strip() for label in labels if label and label.strip()),
+    }
+
+
+@transaction.atomic
+def import_job_start(*, user: User, gallery: Gallery, path: str, options: dict[str, Any] | None = None) -> ImportJob:
+    """Queue an import of a server folder (under IMPORT_ROOTS) into this gallery, or one gallery per folder.
+
+    Preconditions: the caller fetched the gallery with Gallery.objects.editable_by(user). The path is
+    resolved and checked here (import_root), as on every door; the task runs after commit.
+    """
+    if not is_photographer(user):
+        raise InvalidInput("Only photographers (staff users) can import folders.")
+    if not Gallery.objects.editable_by(user).filter(pk=gallery.pk).exists():
+        raise InvalidInput(f"{user.get_username()} may not change the gallery “{gallery.title}”.")
+    if gallery.deleted_at is not None:
+        raise InvalidInput(f"The gallery “{gallery.title}” is in the trash; restore it first.")
+    root = import_root(path)
+    checked = _job_options(options or {})
+    if import_job_unfinished(gallery=gallery, path=root) is not None:
+        raise Conflict("This folder is being imported into this gallery already; run it again once that has finished.")
+    job = ImportJob.objects.create(owner=user, gallery=gallery, path=root, options=checked)
+    transaction.on_commit(lambda: _enqueue_import_job(job.pk))
+    return job
+
+
+def import_job_unfinished(*, gallery: Gallery, path: str) -> ImportJob | None:
+    """The gallery's import of this (resolved) folder that is queued or running and alive, if there is one."""
+    active = ImportJob.objects.filter(
+        gallery=gallery, path=path, status__in=[ImportJobStatus.QUEUED, ImportJobStatus.RUNNING]
+    )
+    return next((job for job in active if not job.is_stale), None)
+
+
+def import_job_rerun(*, user: User, job: ImportJob) -> ImportJob:
+    """Run a finished (done, failed or stale) job again as a new job: the import carries on where it stopped.
+
+    Preconditions: the caller fetched the job with ImportJob.objects.visible_to(user).
+    """
+    if not job.is_finished:
+        raise Conflict("This import is still running; wait for it to finish.")
+    return import_job_start(user=user, gallery=job.gallery, path=job.path, options=job.options)
+
+
+def _enqueue_import_job(job_id: Any) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "folders.tasks.run_import_job", str(job_id), task_name=f"import {job_id}", group="import",
+        timeout=IMPORT_TASK_TIMEOUT,
+    )  # fmt: skip
+
+
+def _claim_job(job_id: Any) -> bool:
+    """Atomically take a queued job, or a running one whose worker died (stale); False when it is not ours."""
+    now = timezone.now()
+    stale = Q(status=ImportJobStatus.RUNNING) & (
+        Q(heartbeat_at__lt=now - IMPORT_JOB_STALE) | Q(heartbeat_at__isnull=True, started_at__lt=now - IMPORT_JOB_STALE)
+    )
+    claim = {
+        "status": ImportJobStatus.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "stage": "Looking through the folder…",
+        "error": "",
+        "finished_at": None,
+    }
+    return bool(ImportJob.objects.filter(Q(pk=job_id) & (Q(status=ImportJobStatus.QUEUED) | stale)).update(**claim))
+
+
+class _Heartbeat:
+    """Beats for a running job from a thread, whatever the import is doing (a 2 GB video is read in one go).
+
+    When the worker dies the beats stop, and within IMPORT_JOB_STALE the job shows as stale.
+    """
+
+    def __init__(self, job_id: Any) -> None:
+        self.job_id = job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"import {job_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(IMPORT_JOB_HEARTBEAT.total_seconds()):
+                try:
+                    ImportJob.objects.filter(pk=self.job_id, status=ImportJobStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    log.warning("import job %s: could not beat", self.job_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+
+class _JobProgress:
+    """folder_import's progress callbacks, written to the job (at most every PROGRESS_EVERY seconds)."""
+
+    def __init__(self, job_id: Any) -> None:
+        self.job_id = job_id
+        self.files = 0
+        self.last = 0.0
+
+    def _write(self, **fields: Any) -> None:
+        ImportJob.objects.filter(pk=self.job_id).update(heartbeat_at=timezone.now(), **fields)
+
+    def start(self, files: int, size: int) -> None:
+        self.files = files
+        self._write(files_total=files, bytes_total=size, stage="Importing files…" if files else "No files to read…")
+
+    def update(self, files: int, done: int) -> None:
+        now = time.monotonic()
+        last_one = files >= self.files
+        if now - self.last < PROGRESS_EVERY and not last_one:
+            return
+        self.last = now
+        stage = "Looking for files gone from disk…" if last_one else "Importing files…"
+        self._write(files_done=files, bytes_done=done, stage=stage)
+
+
+def import_job_run(*, job_id: Any) -> str:
+    """Run a queued import job to its end: progress while it works, then the report or the error.
+
+    Returns "done", "failed", "skipped" (another worker has it, or it finished) or "gone".
+    A second delivery of the same task finds the job claimed and skips it.
+    """
+    if not ImportJob.objects.filter(pk=job_id).exists():
+        return "gone"
+    if not _claim_job(job_id):
+        return "skipped"
+    job = ImportJob.objects.select_related("gallery", "owner").get(pk=job_id)
+    options = job.options or {}
+    progress = _JobProgress(job.pk)
+    many = bool(options.get("folders_as_galleries"))
+    fields: dict[str, Any]
+    try:
+        with _Heartbeat(job.pk):
+            report = folder_import(
+                path=job.path,
+                # One gallery per folder: the galleries made belong to this gallery's owner.
+                owner=job.gallery.owner if many else job.owner,
+                gallery=None if many else job.gallery,
+                folders_as_galleries=many,
+                dry_run=bool(options.get("dry_run")),
+                delete_missing=bool(options.get("delete_missing")),
+                picks=Picks.from_options(
+                    rating=options.get("picks_from_rating"), labels=options.get("picks_from_label") or []
+                ),
+                progress=progress.update,
+                on_start=progress.start,
+            )
+    except ServiceError as exc:
+        fields = {"status": ImportJobStatus.FAILED, "error": exc.message}
+    except Exception as exc:  # the job says what happened; the log keeps the trace
+        log.exception("import job %s failed", job.pk)
+        fields = {"status": ImportJobStatus.FAILED, "error": f"The import stopped on an unexpected error: {exc!r}"}
+    else:
+        fields = {
+            "report": report.as_dict(),
+            "status": ImportJobStatus.FAILED if report.stopped else ImportJobStatus.DONE,
+            "error": report.stopped,
+        }
+    ImportJob.objects.filter(pk=job.pk).update(
+        finished_at=timezone.now(), heartbeat_at=timezone.now(), stage="", **fields
+    )
+    return fields["status"]
+
+
 # --- Export -------------------------------------------------------------------------------------
 
 
@@ -568,27 +831,68 @@ def export_name(position: int, width: int, photo: Photo, ext: str) -> str:
     return f"{position:0{width}d}-{stem}.{ext}"
 
 
-def gallery_export(
-    *, gallery: Gallery, dest: str | os.PathLike, variant: str | None = None, manifest_only: bool = False
-) -> ExportResult:
-    """Write a gallery's originals (or one variant of each) with readable names and a manifest to DEST.
+@dataclass
+class ExportItem:
+    """One photo of an export: where its bytes are, its file name, and its manifest row.
 
-    DEST must not exist or be an empty folder. Everything is written to a temporary folder beside it
-    and renamed into place at the end, so DEST holds a whole export or nothing. manifest_only writes
-    the manifest alone (to compare a backup with the instance). variant: "large" or "large.webp".
-    Photos a guest dropped in that still wait for approval are left out.
+    The row's sha256 and size are those of the stored file until it is written out; writing (to a
+    folder or into a ZIP) hashes the bytes on the way and puts what was written in the row.
     """
-    dest = os.path.abspath(os.fsdecode(dest))
-    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
-        raise InvalidInput(f"{dest} exists and is not an empty folder; choose a new destination.")
-    parent = os.path.dirname(dest)
-    if not os.path.isdir(parent):
-        raise InvalidInput(f"{parent} does not exist.")
+
+    key: str
+    file_name: str
+    row: dict[str, Any]
+
+
+@dataclass
+class ExportPlan:
+    """What an export of one gallery holds, in gallery order: both doors (folder and ZIP) follow it."""
+
+    gallery: Gallery
+    variant: str | None
+    items: list[ExportItem]
+    fallbacks: list[str] = field(default_factory=list)  # exported as originals: the variant was missing
+
+    def manifest_files(self) -> dict[str, bytes]:
+        """manifest.json and manifest.csv of the rows as they are now (after writing: what was written)."""
+        rows = [item.row for item in self.items]
+        document = {
+            "format": MANIFEST_FORMAT,
+            "version": 1,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "variant": self.variant or "original",
+            "gallery": {
+                "title": self.gallery.title,
+                "slug": self.gallery.slug,
+                "description": self.gallery.description,
+            },
+            "photos": rows,
+        }
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+        return {
+            MANIFEST_JSON: json.dumps(document, ensure_ascii=False, indent=2).encode(),
+            MANIFEST_CSV: text.getvalue().encode(),
+        }
+
+
+MANIFEST_COLUMNS = ["file_name", "sha256", "size", "width", "height", "title", "alt", "position", "taken_at",
+                    "selected", "original_filename"]  # fmt: skip
+
+
+def export_plan(*, gallery: Gallery, variant: str | None = None) -> ExportPlan:
+    """The photos to export, in order, with readable unique names; InvalidInput for an unknown variant.
+
+    variant: None for the originals, "large" or "large.webp" for one variant of each (the original
+    where a photo has none yet). Photos a guest dropped in that still wait for approval are left
+    out: imported back, they would be approved.
+    """
     name, _, fmt = (variant or "").partition(".")
     if variant and name not in settings_variant_names():
         raise InvalidInput(f"Unknown variant “{name}”; choose one of: {', '.join(settings_variant_names())}.")
-
-    # Guests' photos still waiting for the owner's approval stay out: imported back, they would be approved.
     photos = list(
         Photo.objects.filter(gallery=gallery, is_approved=True)
         .select_related("asset")
@@ -598,41 +902,101 @@ def gallery_export(
         Selection.photos.through.objects.filter(photo__gallery=gallery).values_list("photo_id", flat=True).distinct()
     )
     width = max(4, len(str(len(photos))))
+    plan = ExportPlan(gallery=gallery, variant=variant or None, items=[])
+    for index, photo in enumerate(photos, start=1):
+        key, ext, size, pixels = _export_source(photo, name, fmt)
+        if variant and key == photo.asset.original_key:
+            plan.fallbacks.append(photo.original_filename or str(photo.pk))
+        file_name = export_name(index, width, photo, ext)
+        row = {
+            "file_name": file_name,
+            "sha256": photo.asset.sha256,
+            "size": size,
+            "width": pixels[0],
+            "height": pixels[1],
+            "title": photo.title,
+            "alt": photo.alt,
+            "position": index,
+            "taken_at": (photo.asset.exif or {}).get("taken_at") or "",
+            "selected": photo.pk in chosen,
+            "original_filename": photo.original_filename,
+        }
+        plan.items.append(ExportItem(key=key, file_name=file_name, row=row))
+    return plan
+
+
+def export_read(item: ExportItem) -> Iterator[bytes]:
+    """The bytes of one exported file, read from storage in pieces; at the end its row states what was read."""
+    digest, size = hashlib.sha256(), 0
+    with default_storage.open(item.key, "rb") as src:
+        for chunk in iter(lambda: src.read(scan.HASH_CHUNK), b""):
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+    item.row["sha256"], item.row["size"] = digest.hexdigest(), size
+
+
+def gallery_export(
+    *, gallery: Gallery, dest: str | os.PathLike, variant: str | None = None, manifest_only: bool = False
+) -> ExportResult:
+    """Write a gallery's originals (or one variant of each) with readable names and a manifest to DEST.
+
+    DEST must not exist or be an empty folder. Everything is written to a temporary folder beside it
+    and renamed into place at the end, so DEST holds a whole export or nothing. manifest_only writes
+    the manifest alone (to compare a backup with the instance). See export_plan for what is exported.
+    """
+    dest = os.path.abspath(os.fsdecode(dest))
+    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
+        raise InvalidInput(f"{dest} exists and is not an empty folder; choose a new destination.")
+    parent = os.path.dirname(dest)
+    if not os.path.isdir(parent):
+        raise InvalidInput(f"{parent} does not exist.")
+    plan = export_plan(gallery=gallery, variant=variant)
     staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    rows, total, fallbacks = [], 0, []
     try:
-        for index, photo in enumerate(photos, start=1):
-            key, ext, size, pixels = _export_source(photo, name, fmt)
-            if variant and key == photo.asset.original_key:
-                fallbacks.append(photo.original_filename or str(photo.pk))
-            file_name = export_name(index, width, photo, ext)
-            sha = photo.asset.sha256
+        for item in plan.items:
             if not manifest_only:
-                sha, size = _copy_out(key, os.path.join(staging, file_name))
-            total += size
-            rows.append(
-                {
-                    "file_name": file_name,
-                    "sha256": sha,
-                    "size": size,
-                    "width": pixels[0],
-                    "height": pixels[1],
-                    "title": photo.title,
-                    "alt": photo.alt,
-                    "position": index,
-                    "taken_at": (photo.asset.exif or {}).get("taken_at") or "",
-                    "selected": photo.pk in chosen,
-                    "original_filename": photo.original_filename,
-                }
-            )
-        _write_manifest(staging, gallery, rows, variant)
+                _write_file(os.path.join(staging, item.file_name), export_read(item))
+        for name, data in plan.manifest_files().items():
+            _write_file(os.path.join(staging, name), [data])
         if os.path.isdir(dest):
             os.rmdir(dest)  # empty, checked above: the rename needs the name free
         os.rename(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ExportResult(dest=dest, photos=len(rows), bytes=total, fallbacks=fallbacks)
+    total = sum(item.row["size"] for item in plan.items)
+    return ExportResult(dest=dest, photos=len(plan.items), bytes=total, fallbacks=plan.fallbacks)
+
+
+def gallery_export_zip(*, gallery: Gallery, variant: str | None = None) -> tuple[ZipStream, ExportPlan]:
+    """The same export as gallery_export, as a ZIP built while it streams: the files, then the manifest.
+
+    Constant memory: each file is read from storage in pieces as the archive reaches it, and the
+    manifest, last, states the bytes that were written. Its length is not known in advance.
+    """
+    plan = export_plan(gallery=gallery, variant=variant)
+    archive = ZipStream(compress_type=ZIP_STORED)  # photos do not compress
+    for item in plan.items:
+        archive.add(export_read(item), item.file_name)
+    manifest: dict[str, bytes] = {}
+
+    def manifest_entry(name: str) -> Iterator[bytes]:
+        if not manifest:  # the first manifest entry is reached after every photo has been read
+            manifest.update(plan.manifest_files())
+        yield manifest[name]
+
+    archive.add(manifest_entry(MANIFEST_JSON), MANIFEST_JSON, compress_type=ZIP_DEFLATED)
+    archive.add(manifest_entry(MANIFEST_CSV), MANIFEST_CSV, compress_type=ZIP_DEFLATED)
+    return archive, plan
+
+
+def _write_file(target: str, chunks: Iterable[bytes]) -> None:
+    with open(target, "wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def settings_variant_names() -> list[str]:
@@ -649,39 +1013,6 @@ def _export_source(photo: Photo, name: str, fmt: str) -> tuple[str, str, int, tu
         if made:
             return made[0].key, made[0].format.replace("jpeg", "jpg"), made[0].size, (made[0].width, made[0].height)
     return asset.original_key, asset.ext, asset.size, (asset.width, asset.height)
-
-
-def _copy_out(key: str, target: str) -> tuple[str, int]:
-    """Copy one stored file out, hashing it on the way (the manifest states what was written)."""
-    digest, size = hashlib.sha256(), 0
-    with default_storage.open(key, "rb") as src, open(target, "wb") as out:
-        for chunk in iter(lambda: src.read(scan.HASH_CHUNK), b""):
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    return digest.hexdigest(), size
-
-
-def _write_manifest(folder: str, gallery: Gallery, rows: list[dict], variant: str | None) -> None:
-    document = {
-        "format": MANIFEST_FORMAT,
-        "version": 1,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "variant": variant or "original",
-        "gallery": {"title": gallery.title, "slug": gallery.slug, "description": gallery.description},
-        "photos": rows,
-    }
-    with open(os.path.join(folder, MANIFEST_JSON), "w", encoding="utf-8") as fh:
-        json.dump(document, fh, ensure_ascii=False, indent=2)
-    columns = list(rows[0]) if rows else ["file_name", "sha256", "size", "width", "height", "title", "alt",
-                                          "position", "taken_at", "selected", "original_filename"]  # fmt: skip
-    with open(os.path.join(folder, MANIFEST_CSV), "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
 
 
 def _csv_safe(value: Any) -> Any:

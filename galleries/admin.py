@@ -262,10 +262,13 @@ class GalleryAdmin(SortableAdminBase, admin.ModelAdmin):
     # - uploads adds the uploader's status rows under <gallery>/upload/status/… (uploads/admin.py);
     # - sharing adds the selections: a list column (list_extras, queryset_annotations) and a panel on
     #   the change page (change_panels), with their pages under <gallery>/selections/….
+    # - folders adds "Import from a server folder" and "Export" (change_tools), its imports panel, its
+    #   pages under <gallery>/import/… and <gallery>/export/, and the Export action (folders/admin.py).
     formset_savers: dict = {}
     list_extras: tuple = ()  # more list_display columns
     queryset_annotations: dict = {}  # name -> expression, for those columns
     change_panels: list[Callable[[HttpRequest, Gallery], str]] = []  # HTML under the photos
+    change_tools: list[Callable[[HttpRequest, Gallery], list[tuple[str, str]]]] = []  # (label, url) buttons on top
     # route under "<uuid:object_id>/" -> (view(request, object_id, **kwargs), URL name)
     gallery_pages: dict[str, tuple[Callable[..., HttpResponse], str]] = {}
     actions = ["trash_selected", "restore_selected", "extend_selected", "clear_expiry_selected"]
@@ -322,6 +325,7 @@ class GalleryAdmin(SortableAdminBase, admin.ModelAdmin):
         extra = dict(extra_context or {})
         if gallery is not None:
             extra["cs_panels"] = [panel(request, gallery) for panel in self.change_panels]
+            extra["cs_tools"] = [tool for tools in self.change_tools for tool in tools(request, gallery)]
             extra["cs_move_targets"] = (
                 Gallery.objects.editable_by(request.user).alive().exclude(pk=gallery.pk).only("pk", "title")
             )

@@ -12,6 +12,9 @@ import pytest
 from django.core.management import call_command
 
 from conftest import make_image
+from galleries import services as gallery_services
+from galleries.models import Gallery, Photo
+from sharing import services as sharing_services
 
 
 @pytest.fixture
@@ -47,3 +50,30 @@ def run_import() -> Callable[..., dict]:
 
 def by_path(report: dict) -> dict[str, dict]:
     return {item["path"]: item for item in report["files"]}
+
+
+@pytest.fixture
+def wedding(alice, make_gallery, django_capture_on_commit_callbacks):
+    """Three processed photos, reordered, with titles and alt text (one odd), one chosen by a client."""
+    gallery = make_gallery(alice, title="Anna & Ben", description="June, by the lake")
+    photos = []
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, (name, title, alt) in enumerate(
+            [
+                ("IMG_0001.JPG", "First dance", "The couple dancing"),
+                ("IMG_0002.JPG", "", ""),
+                ("IMG_0003.JPG", "Toast / speech: “cheers!”", "=HYPERLINK(evil)"),
+            ]
+        ):
+            data = make_image("JPEG", size=(60, 40), colour=(n * 60, 100, 30))
+            shot, _ = gallery_services.photo_add(gallery=gallery, file=io.BytesIO(data), filename=name)
+            gallery_services.photo_update(photo=shot, title=title, alt=alt)
+            photos.append(shot)
+    gallery_services.photos_reorder(gallery=gallery, photo_ids=[photos[2].pk, photos[0].pk, photos[1].pk])
+    link = sharing_services.share_link_create(gallery=gallery, label="Anna")
+    sharing_services.selection_change(link=link, visitor="v1", add=[photos[0]], name="Anna")
+    return gallery
+
+
+def order(gallery: Gallery) -> list[tuple[str, str, str]]:
+    return [(p.title, p.alt, p.asset.sha256) for p in Photo.objects.filter(gallery=gallery).select_related("asset")]

@@ -15,38 +15,11 @@ from django.core.management.base import CommandError
 from conftest import make_image
 from folders import services as folder_services
 from folders.models import ImportedFile
+from folders.tests.conftest import order
 from galleries import services as gallery_services
 from galleries.models import Asset, Gallery, Photo
-from sharing import services as sharing_services
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def wedding(alice, make_gallery, django_capture_on_commit_callbacks) -> Gallery:
-    """Three processed photos, reordered, with titles and alt text (one odd), one chosen by a client."""
-    gallery = make_gallery(alice, title="Anna & Ben", description="June, by the lake")
-    photos = []
-    with django_capture_on_commit_callbacks(execute=True):
-        for n, (name, title, alt) in enumerate(
-            [
-                ("IMG_0001.JPG", "First dance", "The couple dancing"),
-                ("IMG_0002.JPG", "", ""),
-                ("IMG_0003.JPG", "Toast / speech: “cheers!”", "=HYPERLINK(evil)"),
-            ]
-        ):
-            data = make_image("JPEG", size=(60, 40), colour=(n * 60, 100, 30))
-            shot, _ = gallery_services.photo_add(gallery=gallery, file=io.BytesIO(data), filename=name)
-            gallery_services.photo_update(photo=shot, title=title, alt=alt)
-            photos.append(shot)
-    gallery_services.photos_reorder(gallery=gallery, photo_ids=[photos[2].pk, photos[0].pk, photos[1].pk])
-    link = sharing_services.share_link_create(gallery=gallery, label="Anna")
-    sharing_services.selection_change(link=link, visitor="v1", add=[photos[0]], name="Anna")
-    return gallery
-
-
-def order(gallery: Gallery) -> list[tuple[str, str, str]]:
-    return [(p.title, p.alt, p.asset.sha256) for p in Photo.objects.filter(gallery=gallery).select_related("asset")]
 
 
 def test_export_writes_originals_with_readable_unique_names_and_a_manifest(wedding, tmp_path):
@@ -97,16 +70,16 @@ def test_export_refuses_a_destination_that_is_not_empty_and_never_leaves_half_an
         call_command("export", wedding.slug, str(full), stdout=io.StringIO())
     assert [p.name for p in full.iterdir()] == ["keep.txt"]
 
-    real_copy = folder_services._copy_out
+    real_write = folder_services._write_file
     copies = []
 
-    def copy_then_fail(key, target):
-        copies.append(key)
+    def write_then_fail(target, chunks):
+        copies.append(target)
         if len(copies) == 2:
             raise OSError(28, "No space left on device")
-        return real_copy(key, target)
+        return real_write(target, chunks)
 
-    monkeypatch.setattr(folder_services, "_copy_out", copy_then_fail)
+    monkeypatch.setattr(folder_services, "_write_file", write_then_fail)
     with pytest.raises(OSError):
         call_command("export", wedding.slug, str(tmp_path / "half"), stdout=io.StringIO())
     assert not (tmp_path / "half").exists()
@@ -114,7 +87,7 @@ def test_export_refuses_a_destination_that_is_not_empty_and_never_leaves_half_an
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setattr(folder_services, "_copy_out", real_copy)
+    monkeypatch.setattr(folder_services, "_write_file", real_write)
     call_command("export", wedding.slug, str(empty), stdout=io.StringIO())  # an empty folder is fine
     assert len(list(empty.iterdir())) == 5
 

@@ -8,7 +8,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from config.exceptions import ServiceError
-from folders.services import NEW_GALLERY, STATUSES, UNCHANGED, ImportReport, folder_import, gallery_by_ref
+from folders.services import (
+    NEW_GALLERY,
+    STATUSES,
+    UNCHANGED,
+    ImportReport,
+    Picks,
+    folder_import,
+    gallery_by_ref,
+)
 from galleries.models import Gallery
 from galleries.services import human_size
 
@@ -38,6 +46,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Remove the photos of imported files gone from disk, and those a changed file replaced.",
         )
+        parser.add_argument(
+            "--picks-from-rating",
+            type=int,
+            choices=range(1, 6),
+            metavar="N",
+            help="Photos this run adds that are rated N stars or more (XMP, e.g. from Lightroom) become picks.",
+        )
+        parser.add_argument(
+            "--picks-from-label",
+            action="append",
+            default=[],
+            metavar="LABEL",
+            help="Photos this run adds with this colour label (e.g. Green; any case) become picks. Repeatable.",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the report as JSON.")
         parser.add_argument(
             "--watch",
@@ -51,7 +73,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: str, gallery: str | None, folders_as_galleries: bool, owner: str | None,
                dry_run: bool, delete_missing: bool, as_json: bool, watch: bool, interval: float, settle: float,
-               rounds: int | None, **options) -> None:  # fmt: skip
+               rounds: int | None, picks_from_rating: int | None, picks_from_label: list[str],
+               **options) -> None:  # fmt: skip
         user = None
         if owner:
             user = User.objects.filter(username=owner).first()
@@ -64,8 +87,13 @@ class Command(BaseCommand):
             raise CommandError("--watch and --dry-run do not go together: a dry run changes nothing to watch.")
         if interval <= 0 or settle < 0:
             raise CommandError("--interval must be more than 0 seconds and --settle 0 or more.")
+        try:
+            picks = Picks.from_options(rating=picks_from_rating, labels=picks_from_label)
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         run = {
             "path": path,
+            "picks": picks,
             "owner": user,
             "gallery": target,
             "folders_as_galleries": folders_as_galleries,
@@ -123,6 +151,9 @@ def table(report: ImportReport) -> str:
     lines = [f"Import of {report.root}" + (" (dry run: nothing was changed)" if report.dry_run else "")]
     lines += [f"  {status:<10} {counts[status]:>7}" for status in STATUSES]
     lines.append(f"  {'read':<10} {report.hashed:>7} files hashed, {human_size(report.bytes_added)} added")
+    picks = sum(r.pick for r in report.files)
+    if picks:
+        lines.append(f"  {'picks':<10} {picks:>7} from ratings and labels")
     for gallery in report.galleries:
         made = " (new)" if gallery["created"] else ""
         lines.append(f"Gallery “{gallery['title']}” {gallery['slug']}{made}")
@@ -132,7 +163,7 @@ def table(report: ImportReport) -> str:
         width = max(len(r.path) for r in changed)
         lines.append("")
         for r in changed:
-            extra = "  ".join(x for x in (r.reason, _stars(r.rating), r.label) if x)
+            extra = "  ".join(x for x in (r.reason, _stars(r.rating), r.label, "pick" if r.pick else "") if x)
             lines.append(f"{r.status:<10} {r.path:<{width}}  {extra}".rstrip())
     if report.nothing_new and not report.stopped:
         lines.append(f"Nothing new: {counts[UNCHANGED]} files unchanged, nothing added.")

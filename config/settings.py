@@ -291,6 +291,8 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
+    # django-q2's ORM broker without its reconnect on every enqueue (config/queue.py).
+    Q_CLUSTER["broker_class"] = "config.queue.OrmBroker"
 
 # --- API -------------------------------------------------------------------------------------
 

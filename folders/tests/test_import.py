@@ -6,6 +6,9 @@ import errno
 import io
 import json
 import os
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -611,6 +614,7 @@ def test_watch_imports_files_as_they_appear_once_nobody_writes_to_them(import_ro
         os.utime(import_root / "copying.jpg", ns=(2_000_000_000, 2_000_000_000))  # the copy has finished
 
     monkeypatch.setattr("folders.management.commands.import.time.sleep", between_looks)
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # no file events here: plain polling
     out = io.StringIO()
     call_command(
         "import", str(import_root), "--gallery", gallery.slug, "--watch", "--interval", "7", "--rounds", "3",
@@ -627,3 +631,28 @@ def test_watch_imports_files_as_they_appear_once_nobody_writes_to_them(import_ro
 
     with pytest.raises(CommandError, match="do not go together"):
         call_command("import", str(import_root), "--gallery", gallery.slug, "--watch", "--dry-run")
+
+
+def test_watch_wakes_when_a_file_appears_instead_of_waiting_out_the_interval(import_root, alice, make_gallery):
+    """watchfiles: the second look comes when the file lands (a copy renamed into place, as rsync and
+    cameras' uploaders do), not after --interval (here 60 s; the test's own limit is far below it)."""
+    gallery = make_gallery(alice)
+    photo(import_root / "first.jpg")
+    staged = import_root.parent / "staged.jpg"
+    photo(staged, colour=(9, 8, 7))
+    landing = threading.Timer(1.0, os.replace, (staged, import_root / "second.jpg"))
+    out = io.StringIO()
+    started = time.monotonic()
+    landing.start()
+    try:
+        call_command(
+            "import", str(import_root), "--gallery", gallery.slug, "--watch", "--interval", "60", "--settle", "0",
+            "--rounds", "2", "--json", stdout=out,
+        )  # fmt: skip
+    finally:
+        landing.cancel()
+    assert time.monotonic() - started < 30
+    reports = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [sorted(by_path(r)) for r in reports] == [["first.jpg"], ["first.jpg", "second.jpg"]]
+    assert by_path(reports[1])["second.jpg"]["status"] == "new"
+    assert titles(gallery) == ["first.jpg", "second.jpg"]

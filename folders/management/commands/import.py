@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -64,10 +65,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--watch",
             action="store_true",
-            help="Keep importing as files appear (polling); a file is read once nobody has written to it for "
-            "--settle seconds.",
+            help="Keep importing as files appear (woken by the system's file events, and at least every "
+            "--interval seconds); a file is read once nobody has written to it for --settle seconds.",
         )
-        parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="--watch: between looks.")
+        parser.add_argument(
+            "--interval", type=float, default=5.0, metavar="SECONDS", help="--watch: the longest wait between looks."
+        )
         parser.add_argument("--settle", type=float, default=3.0, metavar="SECONDS", help="--watch: quiet time.")
         parser.add_argument("--rounds", type=int, help=argparse.SUPPRESS)  # tests: stop after this many looks
 
@@ -104,17 +107,23 @@ class Command(BaseCommand):
         if not watch:
             self._once(run, as_json=as_json, indent=2)
             return
-        # Watching: poll the tree (no re-read of unchanged files: size and mtime first), report only
-        # rounds where something happened, one JSON document per line with --json. Ctrl-C ends it.
+        # Watching: a round as soon as something in the tree changes (watchfiles: inotify where the
+        # system has it), and at least every --interval seconds anyway: a network share sends no
+        # events, and a file still being written in one round is read once it has settled, which no
+        # event announces. No re-read of unchanged files (size and mtime first); only rounds where
+        # something happened are reported, one JSON document per line with --json. Ctrl-C ends it.
         done = 0
+        changes = _changes(path, interval)
         try:
             while rounds is None or done < rounds:
                 self._once(run, as_json=as_json, indent=None, quiet=done > 0)
                 done += 1
                 if rounds is None or done < rounds:
-                    time.sleep(interval)
+                    next(changes)
         except KeyboardInterrupt:
             self.stderr.write("Stopped watching.")
+        finally:
+            changes.close()
 
     def _once(self, run: dict, *, as_json: bool, indent: int | None, quiet: bool = False) -> None:
         """One import and its report (quiet: nothing printed when nothing happened)."""
@@ -208,3 +217,23 @@ class _Progress:
 
     def done(self) -> None:
         self.out.write("")
+
+
+def _changes(path: str, interval: float) -> Iterator[None]:
+    """Yields when something under `path` changed, or after `interval` seconds without a change.
+
+    watchfiles (inotify on Linux) when it can watch the folder; otherwise, plain sleeping: the
+    import's own walk finds what changed either way, this only decides when to look.
+    """
+    try:
+        import watchfiles
+
+        for _ in watchfiles.watch(
+            path, rust_timeout=max(1, int(interval * 1000)), yield_on_timeout=True, raise_interrupt=True
+        ):
+            yield
+    except (ImportError, OSError, RuntimeError):  # no watcher for this folder: poll
+        pass
+    while True:
+        time.sleep(interval)
+        yield

@@ -5,19 +5,35 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from accounts import services
-from accounts.models import Brand, User
+from accounts import communities, logos, services
+from accounts.models import Brand, Community, Invitation, Membership, User
 from accounts.permissions import is_manager, is_photographer
 from config.exceptions import ServiceError
 
 
+class UserChangeForm(BaseUserChangeForm):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.invited and (data.get("is_staff") or data.get("is_superuser")):
+            raise forms.ValidationError(
+                "This account was made through a community invitation: it can never be staff or a superuser."
+            )
+        return data
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
     list_display = ("username", "email", "is_staff", "is_superuser", "last_login")
+    # Accounts made through a community invitation are members, never staff: the admin's form shows the
+    # database rule (user_invited_never_staff) as an error instead of failing on save.
+    readonly_fields = ("invited",)
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Community", {"fields": ("invited",)}))
 
 
 class BrandForm(forms.ModelForm):
@@ -176,3 +192,106 @@ class BrandAdmin(admin.ModelAdmin):
             obj.logo_url,
             f"Logo of {obj.studio_name}" if obj.studio_name else "Current logo",
         )
+
+
+# --- Communities (superusers) --------------------------------------------------------------------
+
+
+class SuperusersOnlyAdmin(admin.ModelAdmin):
+    """Communities are run on their member pages; the admin is the superusers' view of every one."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_manager(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_manager(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_manager(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_manager(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_manager(request.user)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "trusted", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+
+
+class CommunityForm(forms.ModelForm):
+    avatar = forms.FileField(
+        required=False,
+        help_text="PNG, WebP or JPEG, at most 2 MB; checked and redrawn like a studio logo.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/webp,image/jpeg"}),
+    )
+
+    class Meta:
+        model = Community
+        fields = ("name", "slug", "description", "visibility", "daily_file_quota", "daily_byte_quota")
+
+    def clean_avatar(self) -> Any:
+        avatar = self.cleaned_data.get("avatar")
+        if avatar is not None:
+            try:
+                logos.prepare_logo(avatar)
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message) from None
+            avatar.seek(0)
+        return avatar
+
+
+@admin.register(Community)
+class CommunityAdmin(SuperusersOnlyAdmin):
+    form = CommunityForm
+    list_display = ("name", "slug", "visibility", "created_at")
+    list_filter = ("visibility",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Community, form: forms.ModelForm, change: bool) -> None:
+        """A new community gets its creator as first owner; the avatar goes through the service's check."""
+        fields = {name: form.cleaned_data[name] for name in CommunityForm.Meta.fields}
+        avatar = form.cleaned_data.get("avatar")
+        if change:
+            community = communities.community_update(community=obj, by=None, avatar=avatar, **fields)
+        else:
+            community = communities.community_create(owner=request.user, avatar=avatar, **fields)
+        obj.pk, obj._state.adding = community.pk, False
+        obj.refresh_from_db()
+
+
+@admin.register(Invitation)
+class InvitationAdmin(SuperusersOnlyAdmin):
+    """Invitations are made on the member pages or the API (the link is shown once there); here they
+    are seen and revoked."""
+
+    list_display = ("community", "role", "label", "uses", "max_uses", "expires_at", "status")
+    list_filter = ("role",)
+    search_fields = ("community__name", "label")
+    readonly_fields = ("community", "role", "label", "expires_at", "max_uses", "uses", "revoked_at", "created_by")
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the chosen invitations")
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for invitation in queryset:
+            communities.invitation_revoke(invitation=invitation, by=None)
+        self.message_user(request, f"Revoked {queryset.count()} invitation(s).")
+
+
+@admin.register(Membership)
+class MembershipAdmin(SuperusersOnlyAdmin):
+    list_display = ("user", "community", "role", "trusted", "created_at")
+    list_filter = ("role", "trusted")
+    search_fields = ("user__username", "community__name")
+    autocomplete_fields = ("user",)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -62,3 +63,71 @@ class ManagersReadOnlyAdmin:
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+# --- Communities -------------------------------------------------------------------------------
+# The membership facts the access policy (sharing.access) is built from. They live here, in the
+# lowest app, because the gallery querysets (galleries.models) must ask them too and galleries does
+# not import sharing. Each is a Q over galleries or communities, built with subqueries on the
+# membership table (never a join: a join on a community's N members would repeat each gallery N times).
+
+CURATING_ROLES = ("owner", "curator")
+CONTRIBUTING_ROLES = ("owner", "curator", "contributor")
+
+
+def _member_of(user: Any, roles: tuple[str, ...] | None = None):
+    """The ids of the communities this user belongs to (with one of `roles`), as a subquery."""
+    from accounts.models import Membership
+
+    rows = Membership.objects.filter(user=user)
+    if roles is not None:
+        rows = rows.filter(role__in=roles)
+    return rows.values("community_id")
+
+
+def community_rule(user: Any) -> Q:
+    """Communities whose page this user may open: listed and unlisted to everyone, members-only ones to
+    their members (every role); superusers all. A Q over accounts.Community."""
+    if is_manager(user):
+        return Q()
+    rule = ~Q(visibility="members")
+    if getattr(user, "is_authenticated", False) and user.is_active:
+        rule |= Q(pk__in=_member_of(user))
+    return rule
+
+
+def gallery_member_rule(user: Any) -> Q:
+    """Galleries this user sees as a member of their community, over galleries.Gallery (alive and open
+    are the caller's business): `members` galleries to every member; every gallery of a community to
+    its curators and owners, who manage its photos. Nothing for anonymous or inactive users."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return Q(pk__in=[])
+    return Q(visibility="members", community_id__in=_member_of(user)) | Q(
+        community_id__in=_member_of(user, CURATING_ROLES)
+    )
+
+
+def gallery_outsider_rule(user: Any) -> Q:
+    """Galleries an outsider's public/unlisted access may reach: not those of a members-only community
+    this user is not in (a non-member gets 404 for everything of a members-only community)."""
+    rule = Q(community__isnull=True) | ~Q(community__visibility="members")
+    if getattr(user, "is_authenticated", False) and user.is_active:
+        rule |= Q(community_id__in=_member_of(user))
+    return rule
+
+
+def curated_galleries_rule(user: Any) -> Q:
+    """Galleries whose photos this user may curate (approve, reject, move, cover, feature): those of
+    the communities they own or curate. Over galleries.Gallery."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return Q(pk__in=[])
+    return Q(community_id__in=_member_of(user, CURATING_ROLES))
+
+
+def membership(user: Any, community: Any):
+    """This user's Membership in the community, or None (anonymous and inactive users have none)."""
+    from accounts.models import Membership
+
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return None
+    return Membership.objects.filter(user=user, community=community).first()

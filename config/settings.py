@@ -340,6 +340,12 @@ SPECTACULAR_SETTINGS = {
     # The API is JSON; DRF's form parsers stay for the test client and the browsable API, whose
     # "empty field means absent" rules a JSON schema cannot state.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Two "visibility" choice sets (galleries, communities): each gets its own readable name.
+    "ENUM_NAME_OVERRIDES": {
+        "CommunityVisibilityEnum": "accounts.models.CommunityVisibility",
+        "GalleryVisibilityEnum": "galleries.models.Visibility",
+        "MemberRoleEnum": "accounts.models.Role",
+    },
 }
 
 # --- Logins and throttling (issue 9) ---------------------------------------------------------

@@ -5,6 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import auth_views as account_views
 from accounts.views import brand_logo
 from galleries.media import media_serve
 
@@ -35,8 +36,13 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", account_views.sign_in, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password-reset/", account_views.password_reset, name="password_reset"),
+    path("accounts/password-reset/sent/", account_views.password_reset_done, name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", account_views.password_reset_confirm, name="password_reset_confirm"),
+    path("accounts/reset/done/", account_views.password_reset_complete, name="password_reset_complete"),
+    path("api/v1/", include("sharing.api.community_urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("galleries.api.urls")),
     path("api/v1/", include("uploads.api.urls")),
@@ -49,6 +55,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("robots.txt", robots_txt, name="robots-txt"),
     path("brand/<str:name>", brand_logo, name="brand-logo"),
+    path("", include("sharing.community_urls")),
     path("", include("uploads.urls")),
     path("", include("sharing.urls")),
     path("", include("galleries.urls")),

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.permissions import is_manager, is_photographer
+from accounts.permissions import gallery_member_rule, gallery_outsider_rule, is_manager, is_photographer
 from galleries.imaging import BROWSER_FORMATS
 from galleries.storage import original_key
 
@@ -25,6 +25,7 @@ class Visibility(models.TextChoices):
     PUBLIC = "public", "Public (listed on the home page)"
     UNLISTED = "unlisted", "Unlisted (anyone with the address)"
     PRIVATE = "private", "Private (owner, admins and share links)"
+    MEMBERS = "members", "Members of its community (and share links)"
 
 
 class Layout(models.TextChoices):
@@ -67,15 +68,18 @@ class GalleryQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=False)
 
     def public(self) -> GalleryQuerySet:
-        return self.open().filter(visibility=Visibility.PUBLIC)
+        return self.open().filter(visibility=Visibility.PUBLIC).filter(gallery_outsider_rule(None))
 
     def visible_to(self, user: User) -> GalleryQuerySet:
         """Galleries this user may look at: admins every one out of the trash, owners theirs (drafts and
-        expired ones too), everyone the open public and unlisted ones."""
+        expired ones too), everyone the open public and unlisted ones (not those of a members-only
+        community), community members the open ones of their community (accounts.permissions)."""
         alive = self.alive()
         if is_manager(user):
             return alive
-        rule = Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED]) & _open_to_visitors(timezone.now())
+        now = timezone.now()
+        rule = Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED]) & gallery_outsider_rule(user)
+        rule = (rule | gallery_member_rule(user)) & _open_to_visitors(now)
         if user.is_authenticated:
             rule |= Q(owner=user)
         return alive.filter(rule)
@@ -113,6 +117,12 @@ class Gallery(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True, max_length=5000)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    # PROTECT: a community's galleries hold its members' photos; deleting the community must not
+    # silently orphan them (a members-only gallery would lose its whole audience). Move or delete the
+    # galleries first. sharing.access decides who sees them.
+    community = models.ForeignKey(
+        "accounts.Community", null=True, blank=True, on_delete=models.PROTECT, related_name="galleries"
+    )
     cover = models.ForeignKey("Photo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     default_layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MASONRY)
     show_metadata = models.BooleanField(
@@ -169,6 +179,9 @@ class Gallery(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="gallery_title_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(visibility="members") | Q(community__isnull=False), name="gallery_members_need_community"
+            ),
             models.CheckConstraint(
                 condition=Q(publish_at__isnull=True) | Q(expires_at__isnull=True) | Q(publish_at__lt=F("expires_at")),
                 name="gallery_publish_before_expiry",

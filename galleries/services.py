@@ -133,6 +133,8 @@ def _gallery_save(*, gallery: Gallery) -> Gallery:
     old one may have been public, or guessable from its title.
     """
     _check_gallery_fields(title=gallery.title, visibility=gallery.visibility, default_layout=gallery.default_layout)
+    if gallery.visibility == Visibility.MEMBERS and gallery.community_id is None:
+        raise InvalidInput("Only a gallery of a community can be shown to its members: choose the community first.")
     unlisted = gallery.visibility == Visibility.UNLISTED
     if unlisted:
         before = Gallery.objects.filter(pk=gallery.pk).values_list("visibility", flat=True).first()
@@ -169,7 +171,7 @@ GALLERY_FIELDS = (
     "publish_at",
 )
 # What saving a changed gallery writes: those, and what the services work out from them.
-SAVED_FIELDS = [*GALLERY_FIELDS, "owner", "slug", "published_at", "updated_at"]
+SAVED_FIELDS = [*GALLERY_FIELDS, "owner", "community", "slug", "published_at", "updated_at"]
 
 
 @transaction.atomic
@@ -178,7 +180,8 @@ def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
 
     The owner changes only when a door passes it (the admin offers that field to managers only).
     """
-    unknown = set(fields) - {*GALLERY_FIELDS, "owner"}
+    # The community changes only when a door passes it (it checks the caller curates that community).
+    unknown = set(fields) - {*GALLERY_FIELDS, "owner", "community"}
     if unknown:
         raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
     _check_gallery_fields(
@@ -552,6 +555,20 @@ def photo_approve(*, photo: Photo) -> bool:
 def photo_unapprove(*, photo: Photo) -> bool:
     """Hide one photo from visitors again (the owner still sees it). False when it was hidden already."""
     return bool(_set_approved([photo], False))
+
+
+@transaction.atomic
+def photos_feature(*, photos: list[Photo], featured: bool = True) -> int:
+    """Make photos picks (Photo.featured), or picks no more. Returns how many changed."""
+    ids = [p.pk for p in photos]
+    changed = Photo.objects.filter(pk__in=ids, featured=not featured).update(
+        featured=featured, updated_at=timezone.now()
+    )
+    if changed:
+        Gallery.objects.filter(photos__pk__in=ids).touch()
+    for photo in photos:
+        photo.featured = featured
+    return changed
 
 
 # --- Ordering and moving photos (the admin's workspace; any door may call these) ----------------

@@ -1,5 +1,6 @@
-"""The one access policy for share links, used by pages, fragments, the API, media and ZIPs.
+"""The one access policy for share links and communities, used by pages, fragments, the API, media and ZIPs.
 
+Communities: see the section at the end (who sees a community, what each member role may do).
 A link opens its gallery when it exists, is not revoked or expired, its gallery is alive, and
 (for a password-protected link) this visitor unlocked it since the password last changed.
 """
@@ -7,6 +8,8 @@ A link opens its gallery when it exists, is not revoked or expired, its gallery 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -16,9 +19,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.models import Community, Membership
+from accounts.permissions import membership
 from config import throttle
 from config.clientip import client_ip
-from config.exceptions import Gone, NotFound, TooManyRequests, Unauthorized
+from config.exceptions import Gone, NotFound, ServiceError, TooManyRequests, Unauthorized
 from sharing.models import DownloadSizes, ShareLink
 
 SESSION_KEY = "share_grants"
@@ -192,3 +197,98 @@ def media_link_grant(link_id: str) -> str | None:
     if link.is_revoked or link.is_expired or not gallery.is_open:
         return None
     return link.grant_key
+
+
+# --- Communities -------------------------------------------------------------------------------
+# Who sees a community and what a member may do in it. The gallery side of the same rule (which
+# galleries a member sees: `members` ones to every member, all of a community's galleries to its
+# curators and owners; nothing of a members-only community to outsiders) is built from the
+# membership facts in accounts.permissions and applied by Gallery.objects.visible_to, which every
+# gallery door (pages, fragments, API, media URLs handed out by them) already asks.
+
+
+class CommunityForbidden(ServiceError):
+    """A member asked for something their role does not allow (403); outsiders never get this (404)."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
+@dataclass(frozen=True)
+class CommunityAccess:
+    """A community as one viewer may see it, with their membership (None for visitors)."""
+
+    community: Community
+    membership: Membership | None
+
+    @property
+    def role(self) -> str:
+        return self.membership.role if self.membership else ""
+
+    @property
+    def is_member(self) -> bool:
+        return self.membership is not None
+
+    @property
+    def can_curate(self) -> bool:
+        return self.membership is not None and self.membership.can_curate
+
+    @property
+    def can_contribute(self) -> bool:
+        return self.membership is not None and self.membership.can_contribute
+
+    @property
+    def is_owner(self) -> bool:
+        return self.membership is not None and self.membership.is_owner
+
+
+def open_community(user: Any, *, slug: str | None = None, pk: object = None) -> CommunityAccess:
+    """The community if this user may see it: NotFound for unknown ones and, to non-members, for
+    members-only ones. Superusers see every community; their membership (if any) is theirs."""
+    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    try:
+        community = Community.objects.visible_to(user).filter(**lookup).first()
+    except (ValueError, ValidationError):
+        community = None
+    if community is None:
+        raise NotFound("There is no such community.")
+    return CommunityAccess(community=community, membership=membership(user, community))
+
+
+def require_member(access: CommunityAccess) -> None:
+    """Members' pages (the member list): visitors of a listed community get 403."""
+    if not access.is_member:
+        raise CommunityForbidden("Only members of this community can do this.")
+
+
+def require_curator(access: CommunityAccess) -> None:
+    """Curation (the queue, members, invitations): owners and curators; 403 for other members."""
+    if not access.can_curate:
+        raise CommunityForbidden("Only the community's curators and owners can do this.")
+
+
+def require_contributor(access: CommunityAccess) -> None:
+    if not access.can_contribute:
+        raise CommunityForbidden("Viewers cannot add photos; ask a curator for the contributor role.")
+
+
+def curated_galleries(access: CommunityAccess):
+    """The community's galleries (alive, any visibility) whose photos this member may curate."""
+    from galleries.models import Gallery
+
+    require_curator(access)
+    return Gallery.objects.alive().filter(community=access.community)
+
+
+JOIN_ATTEMPTS = getattr(settings, "COMMUNITY_JOIN_ATTEMPTS", 20)
+JOIN_WINDOW = getattr(settings, "COMMUNITY_JOIN_WINDOW", 15 * 60)
+
+
+def throttle_join(request: HttpRequest) -> None:
+    """Sign-up and invitation acceptance, page and API alike: JOIN_ATTEMPTS per address and window,
+    counted in the store every process shares (config.throttle). Raises TooManyRequests (429)."""
+    if throttle.hit(f"community-join:{client_ip(request)}", JOIN_WINDOW) > JOIN_ATTEMPTS:
+        raise TooManyRequests(
+            f"Too many attempts from your address. Try again in {max(1, JOIN_WINDOW // 60)} minutes.",
+            retry_after=JOIN_WINDOW,
+        )

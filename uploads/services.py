@@ -422,7 +422,7 @@ def upload_complete(*, upload: Upload) -> Photo:
                 file=assembled, filename=upload.filename, size=upload.size, server_sha256=server_sha
             )
             photo, _ = gallery_services.photos_add(
-                gallery=upload.gallery, files=[checked], contributor=upload.guest_name if upload.share_link_id else ""
+                gallery=upload.gallery, files=[checked], contributor=_contributor(upload)
             )[0]
     except Exception as exc:
         if is_disk_full(exc):
@@ -435,6 +435,14 @@ def upload_complete(*, upload: Upload) -> Photo:
         raise
     _finish(upload, status=UploadStatus.COMPLETE, photo=photo)
     return photo
+
+
+def _contributor(upload: Upload) -> str:
+    """Whose photo waits for approval: a guest's (share link) or a community member's drop
+    (uploads.member_drop names the member in guest_name); empty for the gallery's owner."""
+    if upload.share_link_id or upload.guest_name:
+        return upload.guest_name
+    return ""
 
 
 def _check_received(upload: Upload) -> None:

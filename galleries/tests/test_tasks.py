@@ -752,6 +752,7 @@ def test_with_the_redis_broker_a_task_lost_with_its_worker_is_queued_again(db, r
     queue = redis.Redis.from_url(url)
     queue.flushdb()
     monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "BROKER_CLASS", None)  # the settings name config.queue's ORM broker when no Redis
     monkeypatch.setattr(Conf, "REDIS", url)
     in_line, lost = _asset_from_bytes(_jpeg(size=(640, 400))), _asset_from_bytes(_jpeg(size=(640, 401)))
     async_task("galleries.tasks.process_asset", str(in_line.pk), sync=False)

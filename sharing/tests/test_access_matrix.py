@@ -139,3 +139,123 @@ def test_a_link_without_download_permission_serves_no_original_and_no_zip(make_s
 def test_visibility_private_on_a_link_still_needs_the_link(make_shared, client):
     gallery, _, _ = make_shared(visibility=Visibility.PRIVATE)
     assert client.get(f"/g/{gallery.slug}/").status_code == 404
+
+
+# --- Communities: member roles x doors (issue 15) ------------------------------------------------
+# A gallery of a community, seen by the gallery's owner, an admin, each member role, a signed-in
+# non-member and an anonymous visitor, through every door a visitor without a link has.
+
+COMMUNITY_VISITORS = ["owner", "admin", "c_owner", "c_curator", "c_contributor", "c_viewer", "non_member", "anonymous"]
+MEMBER_ROLES = {"c_owner": "owner", "c_curator": "curator", "c_contributor": "contributor", "c_viewer": "viewer"}
+NON_LINK_RESOURCES = ["page", "fragment", "api", "variant", "original", "zip"]
+
+
+def expected_for_community(gallery_visibility: str, community_visibility: str, visitor: str, resource: str) -> bool:
+    """The community rows of the policy: members-only galleries for every member role, every gallery
+    of a community for its curators and owners, nothing of a members-only community for outsiders."""
+    if visitor in ("owner", "admin"):
+        return True
+    if resource in ("original", "zip"):
+        return False  # whole files without a link: only those who manage the gallery
+    member = visitor in MEMBER_ROLES
+    curates = visitor in ("c_owner", "c_curator")
+    if gallery_visibility == "members":
+        return member
+    if gallery_visibility == "private":
+        return curates
+    return member or community_visibility != "members"
+
+
+@pytest.fixture
+def community_people(django_user_model):
+    people = {
+        name: django_user_model.objects.create_user(name, f"{name}@example.com", "pass-123-word")
+        for name in [*MEMBER_ROLES, "non_member"]
+    }
+    return people
+
+
+def _community_client(visitor, alice, admin_user, people):
+    c = Client()
+    if visitor == "owner":
+        c.force_login(alice)
+    elif visitor == "admin":
+        c.force_login(admin_user)
+    elif visitor in people:
+        c.force_login(people[visitor])
+    return c
+
+
+@pytest.mark.parametrize(
+    ("gallery_visibility", "community_visibility"),
+    [
+        ("members", "listed"),
+        ("members", "members"),
+        ("public", "members"),
+        ("unlisted", "listed"),
+        ("private", "unlisted"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_community_access_matrix(
+    alice, admin_user, make_shared, community_people, gallery_visibility, community_visibility
+):
+    from accounts.models import Community, Membership
+    from galleries import services as gallery_services
+
+    community = Community.objects.create(name="Harbour Rowing", slug="harbour", visibility=community_visibility)
+    for name, role in MEMBER_ROLES.items():
+        Membership.objects.create(user=community_people[name], community=community, role=role)
+    gallery, photos, link = make_shared(visibility="private")
+    gallery_services.gallery_update(gallery=gallery, community=community, visibility=gallery_visibility)
+    failures = []
+    for visitor in COMMUNITY_VISITORS:
+        c = _community_client(visitor, alice, admin_user, community_people)
+        for resource in NON_LINK_RESOURCES:
+            got = _reach(c, visitor, gallery, photos[0], link, resource)
+            want = expected_for_community(gallery_visibility, community_visibility, visitor, resource)
+            if got != want:
+                failures.append(f"{visitor} {resource}: got {got}, want {want}")
+    assert not failures, f"{gallery_visibility}/{community_visibility}:\n" + "\n".join(failures)
+
+
+def test_removing_a_member_ends_their_access_at_once(alice, make_shared, community_people):
+    from accounts import communities
+    from accounts.models import Community, Membership
+    from galleries import services as gallery_services
+
+    community = Community.objects.create(name="Harbour Rowing", slug="harbour", visibility="members")
+    viewer = Membership.objects.create(user=community_people["c_viewer"], community=community, role="viewer")
+    gallery, _photos, _link = make_shared(visibility="private")
+    gallery_services.gallery_update(gallery=gallery, community=community, visibility="members")
+    c = Client()
+    c.force_login(community_people["c_viewer"])
+    assert c.get(f"/g/{gallery.slug}/").status_code == 200
+    assert c.get(f"/api/v1/galleries/{gallery.pk}/photos").status_code == 200
+    communities.membership_remove(membership=viewer, by=None)
+    assert c.get(f"/g/{gallery.slug}/").status_code == 404
+    assert c.get(f"/api/v1/galleries/{gallery.pk}/photos").status_code == 404
+    assert c.get("/c/harbour/").status_code == 404
+
+
+def test_a_public_gallery_of_a_members_only_community_is_not_listed_on_the_home_page(alice, make_shared, client):
+    from accounts.models import Community
+    from galleries import services as gallery_services
+
+    community = Community.objects.create(name="Harbour Rowing", slug="harbour", visibility="members")
+    gallery, _photos, _link = make_shared(visibility="public")
+    address = f"/g/{gallery.slug}/"
+    assert address in client.get("/").content.decode()
+    gallery_services.gallery_update(gallery=gallery, community=community)
+    assert address not in client.get("/").content.decode()
+    assert client.get(f"/g/{gallery.slug}/").status_code == 404
+
+
+def test_a_members_gallery_needs_a_community(alice, make_shared):
+    from django.db import IntegrityError, transaction
+
+    from galleries.models import Gallery
+
+    gallery, _photos, _link = make_shared(visibility="private")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Gallery.objects.filter(pk=gallery.pk).update(visibility="members")

@@ -14,6 +14,8 @@ from django.http import HttpRequest
 
 # What a photographer does every day, in this order; every other model is the system's.
 DAILY_WORK = ("galleries.gallery", "sharing.selection", "sharing.sharelink", "galleries.photo", "accounts.brand")
+# Issue 16: a photographer's own webhooks, beside the daily work (the system section is for superusers only).
+DAILY_WORK += ("integrations.webhookendpoint", "integrations.webhookdelivery")
 # People and their access: beside the daily work, for the superusers who manage accounts.
 PEOPLE = ("accounts.user", "auth.group")
 

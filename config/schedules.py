@@ -27,6 +27,20 @@ SCHEDULES: list[dict[str, Any]] = [
         "schedule_type": "I",
         "minutes": 5,
     },
+    {
+        # Issue 16: webhook retries that are due, and sends the queue lost.
+        "name": "send webhooks",
+        "func": "integrations.tasks.send_due",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
+    {
+        # Issue 16: forget Idempotency-Keys past IDEMPOTENCY_KEY_TTL and webhook deliveries after 30 days.
+        "name": "integrations sweep",
+        "func": "integrations.tasks.sweep",
+        "schedule_type": "I",
+        "minutes": 60,
+    },
 ]
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "sharing",
     "lifecycle",  # issue 11: the sweep that publishes, warns, expires and purges (galleries.lifecycle)
     "folders",  # issue 14: import from and export to folders on the server (folders/services.py)
+    "integrations",  # issue 16: webhooks and Idempotency-Key (settings under "Webhooks and idempotency")
 ]
 
 MIDDLEWARE = [
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # issue 16: Idempotency-Key on API POSTs (integrations/idempotency.py); after auth, so a session user is known.
+    "integrations.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -340,6 +343,11 @@ SPECTACULAR_SETTINGS = {
     # The API is JSON; DRF's form parsers stay for the test client and the browsable API, whose
     # "empty field means absent" rules a JSON schema cannot state.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Issue 16: every POST documents the Idempotency-Key header (integrations/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.schema.add_idempotency_key",
+    ],
     # Two "visibility" choice sets (galleries, communities): each gets its own readable name.
     "ENUM_NAME_OVERRIDES": {
         "CommunityVisibilityEnum": "accounts.models.CommunityVisibility",
@@ -550,3 +558,18 @@ SHARE_UNLOCK_WINDOW = env_int("SHARE_UNLOCK_WINDOW", 15 * 60)  # ...within this 
 # gets its attempt, so an attacker cannot lock the real client out (sharing.access.unlock).
 SHARE_UNLOCK_LINK_FAILURES = env_int("SHARE_UNLOCK_LINK_FAILURES", SHARE_UNLOCK_ATTEMPTS * 10)
 SHARE_GRANT_TTL = env_int("SHARE_GRANT_TTL", 24 * 3600)  # lifetime of an API grant token
+
+# --- Webhooks and idempotency (issue 16, integrations) --------------------------------------
+
+# Webhook URLs must be https and resolve to public addresses only (checked again at every send).
+# WEBHOOKS_ALLOW_PRIVATE=1 lets them reach loopback and private addresses over plain http too: for
+# tests and a receiver on the same machine or network, never for a server open to strangers.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+# Seconds each wait of a send may take (connect, answer); the whole exchange is cut off after three times this.
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
+# A failed delivery (5xx, 408, 429, timeout, connection error) is tried again WEBHOOK_RETRY_BASE
+# seconds later, then twice as long each time (at most 6 hours apart), WEBHOOK_MAX_ATTEMPTS in all.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE = env_int("WEBHOOK_RETRY_BASE", 60)
+# How long the first answer to a POST with an Idempotency-Key is kept (swept hourly).
+IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))

@@ -47,6 +47,7 @@ urlpatterns = [
     path("api/v1/", include("galleries.api.urls")),
     path("api/v1/", include("uploads.api.urls")),
     path("api/v1/", include("sharing.api.urls")),
+    path("api/v1/", include("integrations.api.urls")),  # issue 16: webhooks
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from its own URL: no inline script, so the
     # Content-Security-Policy needs no exception for it.

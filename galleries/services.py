@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from config import events
 from config.exceptions import Conflict, InvalidInput, TooLarge
 from galleries import counters, imaging, lifecycle, tasks, video
 from galleries.models import (
@@ -101,7 +102,10 @@ def gallery_create(
         publish_at=publish_at,
     )
     _mark_published(gallery)
-    return _gallery_save(gallery=gallery)
+    _gallery_save(gallery=gallery)
+    if gallery.published_at is not None:  # issue 16: webhooks (saved already, so nothing to roll back)
+        events.emit("gallery.published", owner=gallery.owner_id, obj_id=gallery.pk)
+    return gallery
 
 
 def check_dates(*, publish_at: datetime | None, expires_at: datetime | None, expiry_changed: bool) -> None:
@@ -197,10 +201,13 @@ def gallery_update(*, gallery: Gallery, **fields: Any) -> Gallery:
         expires_at=fields.get("expires_at", gallery.expires_at),
         expiry_changed="expires_at" in fields and fields["expires_at"] != gallery.expires_at,
     )
+    was_draft = gallery.published_at is None  # issue 16: webhooks
     for name, value in fields.items():
         setattr(gallery, name, value)
     _mark_published(gallery)
     _gallery_save(gallery=gallery)
+    if was_draft and gallery.published_at is not None:
+        events.emit("gallery.published", owner=gallery.owner_id, obj_id=gallery.pk)  # issue 16
     Gallery.objects.filter(pk=gallery.pk).touch()
     return gallery
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config import events
 from config.exceptions import ServiceError
 from galleries import counters, imaging, lifecycle, originals, video
 from galleries.models import Asset, AssetKind, AssetStatus, Gallery, Variant
@@ -222,6 +223,7 @@ def _finish(asset: Asset, fields: dict[str, Any], rows: list[Variant], *, force:
         Gallery.objects.filter(photos__asset=asset).touch()
         if before[0] == AssetStatus.FAILED:
             counters.asset_failure_changed([asset.pk])
+        events.emit_each("photo.ready", asset.photos.values_list("gallery__owner_id", "pk"))  # issue 16: webhooks
     return True
 
 
@@ -265,6 +267,7 @@ def _fail(asset: Asset, message: str) -> None:
             updated_at=timezone.now(),
         )
         counters.asset_failure_changed([asset.pk])  # visitors no longer see it
+        events.emit_each("photo.failed", asset.photos.values_list("gallery__owner_id", "pk"))  # issue 16: webhooks
 
 
 def _retry_or_fail(asset: Asset, exc: Exception) -> str:
@@ -317,6 +320,8 @@ def requeue_stuck_assets() -> int:
         updated_at=now,
     )
     counters.asset_failure_changed(given_up)
+    failed_photos = Asset.objects.filter(pk__in=given_up, photos__isnull=False)  # issue 16: webhooks
+    events.emit_each("photo.failed", failed_photos.values_list("photos__gallery__owner_id", "photos__pk"))
     batch.filter(status=AssetStatus.PROCESSING).update(
         status=AssetStatus.PENDING, processing_started_at=None, claim_expires_at=None, updated_at=now
     )

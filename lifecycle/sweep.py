@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from config import events
 from galleries import lifecycle
 from galleries.models import Gallery, Photo, PurgeReason
 from galleries.services import human_size
@@ -148,6 +149,7 @@ class Sweep:
                 )
                 for gallery in galleries:
                     report.add(gallery.title)
+                    events.emit("gallery.published", owner=gallery.owner_id, obj_id=gallery.pk)  # issue 16: webhooks
 
     def warn_expiring(self, report: StepReport) -> None:
         """Tell the owner, and every client who left an email on one of its links, once per expiry date."""
@@ -225,6 +227,7 @@ class Sweep:
                     if to_trash:
                         changes["deleted_at"] = gallery.deleted_at = self.now
                     Gallery.objects.filter(pk=gallery.pk).update(**changes, content_version=F("content_version") + 1)
+                    events.emit("gallery.expired", owner=gallery.owner_id, obj_id=gallery.pk)  # issue 16: webhooks
                     purge_at = gallery.purge_at
                     notify(
                         key=f"gallery-expired:{gallery.pk}:{_stamp(gallery.expires_at)}",

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config import events
 from config.exceptions import Conflict, InvalidInput
 from galleries.models import Gallery, Photo
 from notifications.services import notify
@@ -84,6 +85,7 @@ def share_link_revoke(*, link: ShareLink) -> ShareLink:
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at", "updated_at"])
+        events.emit("share_link.revoked", owner=link.gallery.owner_id, obj_id=link.pk)  # issue 16: webhooks
     return link
 
 
@@ -183,6 +185,7 @@ def selection_submit(*, link: ShareLink, visitor: str, note: str = "") -> Select
             selection.submitted_at = timezone.now()
             selection.save(update_fields=["note", "submitted_at", "updated_at"])
             _mail_selection_submitted(selection)  # issue 11: sent by the worker after commit, once
+            events.emit("selection.submitted", owner=link.gallery.owner_id, obj_id=selection.pk)  # issue 16
     return selection
 
 

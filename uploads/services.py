@@ -18,6 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
+from config import events
 from config.exceptions import (
     Conflict,
     ContentMismatch,
@@ -434,6 +435,9 @@ def upload_complete(*, upload: Upload) -> Photo:
         _finish(upload, status=UploadStatus.FAILED, error=message)
         raise
     _finish(upload, status=UploadStatus.COMPLETE, photo=photo)
+    events.emit("upload.completed", owner=upload.gallery.owner_id, obj_id=upload.pk)  # issue 16: webhooks
+    if photo.contributor and not photo.is_approved:
+        events.emit("guest_upload.pending", owner=upload.gallery.owner_id, obj_id=photo.pk)  # issue 16
     return photo
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each app and the apps it may import (config is open to all).
-LAYERS = ["accounts", "notifications", "galleries", "sharing", "uploads", "lifecycle", "folders"]
+LAYERS = ["accounts", "notifications", "galleries", "sharing", "uploads", "lifecycle", "folders", "integrations"]
 ALLOWED = {app: set(LAYERS[: i + 1]) | {"config"} for i, app in enumerate(LAYERS)}
 
 

@@ -520,6 +520,8 @@ UPLOAD_MAX_OPEN_PER_USER = env_int("UPLOAD_MAX_OPEN_PER_USER", 500)
 # Guest drop box (issue 9, uploads): an open guest upload holds a place under the link's caps only
 # while it makes progress; after this long without a byte its place is free again.
 UPLOAD_RESERVATION_WINDOW = env_duration("UPLOAD_RESERVATION_WINDOW", timedelta(minutes=10))
+# issue 16: how long a presigned part URL of the direct-to-S3 door (uploads.presigned) stays valid.
+UPLOAD_PRESIGNED_URL_TTL = env_duration("UPLOAD_PRESIGNED_URL_TTL", timedelta(minutes=15))
 # issue 14: the server folders `manage.py import` may read, comma-separated; empty refuses every import.
 # Checked after resolving symlinks, from every door (folders.services.import_root).
 IMPORT_ROOTS = env_list("IMPORT_ROOTS", [])

@@ -13,6 +13,7 @@ class UploadProtocol(models.TextChoices):
     TUS = "tus", "tus 1.0"
     SINGLE = "single", "Single request"
     IMPORT = "import", "Directory import"
+    S3 = "s3", "Presigned S3 multipart"
 
 
 class UploadStatus(models.TextChoices):

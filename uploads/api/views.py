@@ -23,10 +23,17 @@ from config.exceptions import InvalidInput, NotFound, TooLarge, UnsupportedType
 from config.schema import HeadOptionsSchema
 from galleries.api.presenters import photo_out
 from galleries.models import Gallery, Photo
-from uploads import services
+from uploads import presigned, services
 from uploads.api.serializers import (
     ChunkReceiptSerializer,
     MissingChunksSerializer,
+    S3CompleteAcceptedSerializer,
+    S3MissingPartsSerializer,
+    S3PartsSignSerializer,
+    S3PartsStateSerializer,
+    S3PartUrlsSerializer,
+    S3UploadCreatedSerializer,
+    S3UploadCreateSerializer,
     UploadCompleteSerializer,
     UploadCreateSerializer,
     UploadStateSerializer,
@@ -146,16 +153,24 @@ class UploadDetailApi(APIView):
     )
     def get(self, request: Request, upload_id: uuid.UUID) -> Response:
         upload = _get_upload_for_user(request, upload_id)
-        return Response(UploadStateSerializer(services.upload_state(upload)).data)
+        state = services.upload_state(upload)
+        if upload.protocol == UploadProtocol.S3:  # its parts are in S3: GET …/s3/parts lists them
+            state["received_chunks"] = state["missing_chunks"] = []
+        return Response(UploadStateSerializer(state).data)
 
     @extend_schema(
         summary="Cancel an upload",
-        description="Its bytes are removed; later calls get 410.",
+        description="Its bytes are removed (for a direct-to-S3 upload, its multipart upload is aborted); "
+        "later calls get 410.",
         responses={204: OpenApiResponse(description="Cancelled."), **errors(401, 403, 404, 409)},
         tags=["uploads"],
     )
     def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
-        services.upload_abort(upload=_get_upload_for_user(request, upload_id))
+        upload = _get_upload_for_user(request, upload_id)
+        if upload.protocol == UploadProtocol.S3:
+            presigned.presigned_abort(upload=upload)
+        else:
+            services.upload_abort(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -529,3 +544,150 @@ class TusDetailApi(TusMixin, APIView):
     def delete(self, request: Request, upload_id: uuid.UUID, **kwargs) -> HttpResponse:
         services.upload_abort(upload=self._upload(request, upload_id, **kwargs))
         return HttpResponse(status=204)
+
+
+# --- Door 3: presigned direct-to-S3 uploads (uploads.presigned) --------------------------------
+
+# The door exists only when files live in S3; on local storage every call says so.
+STORED_LOCALLY = OpenApiResponse(
+    ErrorSerializer,
+    description="Conflict: the upload is not open for this, or (code storage_local) the server stores files "
+    "on its own disk, so use tus or the chunk protocol.",
+)
+
+
+def _get_s3_upload_for_user(request: Request, upload_id: uuid.UUID) -> Upload:
+    if not presigned.s3_in_use():
+        raise presigned.StoredLocally()
+    upload = _get_upload_for_user(request, upload_id)
+    if upload.protocol != UploadProtocol.S3:
+        raise NotFound("No such direct-to-S3 upload.")
+    return upload
+
+
+class S3UploadCreateApi(APIView):
+    permission_classes = [IsPhotographer]
+
+    @extend_schema(
+        summary="Start a direct-to-S3 upload",
+        description="S3 storage only. Announce a file with its SHA-256; the server opens an S3 multipart upload "
+        "under a private staging key. Then ask for presigned part URLs, PUT the parts straight to the bucket, "
+        "and POST complete. On local storage: 409 (code storage_local), use tus or the chunk protocol.",
+        request=S3UploadCreateSerializer,
+        responses={
+            201: S3UploadCreatedSerializer,
+            **errors(400, 401, 403, 404, 413, 415, 429),
+            409: STORED_LOCALLY,
+        },
+        tags=["uploads"],
+    )
+    def post(self, request: Request) -> Response:
+        if not presigned.s3_in_use():
+            raise presigned.StoredLocally()
+        data = S3UploadCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        gallery = _gallery_for_upload(request, data.validated_data["gallery"])
+        upload = presigned.presigned_create(
+            owner=request.user,
+            gallery=gallery,
+            filename=data.validated_data["filename"],
+            size=data.validated_data["size"],
+            sha256=data.validated_data["sha256"],
+            part_size=data.validated_data.get("part_size"),
+        )
+        body = {
+            "id": upload.pk,
+            "upload_id": upload.store_state["presigned"]["multipart"],
+            "key": upload.store_state["presigned"]["key"],
+            "part_size": upload.chunk_size,
+            "parts": presigned.part_count(upload),
+            "status": upload.status,
+            "expires_at": upload.expires_at,
+        }
+        return Response(S3UploadCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class S3UploadPartsApi(APIView):
+    permission_classes = [IsPhotographer]
+
+    @extend_schema(
+        summary="Which parts of a direct-to-S3 upload arrived",
+        description="Asks S3 (ListParts) which parts it holds, so a client can resume: send the missing ones.",
+        responses={200: S3PartsStateSerializer, **errors(401, 403, 404, 410), 409: STORED_LOCALLY},
+        tags=["uploads"],
+    )
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = _get_s3_upload_for_user(request, upload_id)
+        received = presigned.presigned_parts(upload=upload)
+        numbers = {part["number"] for part in received}
+        total = presigned.part_count(upload)
+        body = {
+            "part_size": upload.chunk_size,
+            "total_parts": total,
+            "received": received,
+            "missing_parts": [n for n in range(1, total + 1) if n not in numbers],
+        }
+        return Response(S3PartsStateSerializer(body).data)
+
+    @extend_schema(
+        summary="Presigned URLs for parts of a direct-to-S3 upload",
+        description="Short-lived presigned PUT URLs for up to 100 part numbers (1-based). Part n has exactly "
+        "part_size bytes, the last one the rest. A part's SHA-256 (base64), when given, is signed into its URL "
+        "and must be sent as x-amz-checksum-sha256: the store then refuses any other bytes (400 BadDigest).",
+        request=S3PartsSignSerializer,
+        responses={200: S3PartUrlsSerializer, **errors(400, 401, 403, 404, 410), 409: STORED_LOCALLY},
+        tags=["uploads"],
+    )
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = _get_s3_upload_for_user(request, upload_id)
+        data = S3PartsSignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        checksums = {}
+        for name, value in data.validated_data.get("checksum_sha256", {}).items():
+            if not (name.isascii() and name.isdigit()) or len(name) > 6:
+                raise InvalidInput(f"checksum_sha256 keys must be part numbers, not {name[:20]!r}.")
+            checksums[int(name)] = value
+        signed = presigned.presigned_sign_parts(
+            upload=upload, numbers=data.validated_data["numbers"], checksums=checksums
+        )
+        return Response(S3PartUrlsSerializer(signed).data)
+
+
+class S3UploadCompleteApi(APIView):
+    permission_classes = [IsPhotographer]
+
+    @extend_schema(
+        summary="Finish a direct-to-S3 upload",
+        description="The server lists the parts S3 holds (never trusting a client's list), completes the multipart "
+        "upload and checks its size, then a worker streams the object to compute its SHA-256, compares it with "
+        "the one given at the start, checks the content as every door does, deduplicates and adds the photo. "
+        "200 with the photo when that finished within the request; otherwise 202 with the URL of the upload's "
+        "state. 409 lists missing parts. A wrong size or SHA-256 is 422, and nothing is kept.",
+        request=None,
+        responses={
+            200: UploadCompleteSerializer,
+            202: S3CompleteAcceptedSerializer,
+            409: OpenApiResponse(S3MissingPartsSerializer, description="Parts are missing (or storage is local)."),
+            **errors(401, 403, 404, 410, 413, 415, 422),
+        },
+        tags=["uploads"],
+    )
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = _get_s3_upload_for_user(request, upload_id)
+        try:
+            upload = presigned.presigned_complete(upload=upload)
+        except presigned.MissingParts as exc:
+            return Response({"detail": exc.message, "missing_parts": exc.missing}, status=status.HTTP_409_CONFLICT)
+        upload.refresh_from_db()
+        failure = presigned.failure_of(upload)
+        if failure is not None:
+            raise failure
+        if upload.status == UploadStatus.COMPLETE and upload.photo_id:
+            photo = Photo.objects.with_media().get(pk=upload.photo_id)
+            return Response({"photo": photo_out(request, photo, can_edit=True)})
+        body = {
+            "id": upload.pk,
+            "status": upload.status,
+            "status_url": request.build_absolute_uri(reverse("upload-detail", kwargs={"upload_id": upload.pk})),
+        }
+        return Response(S3CompleteAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
